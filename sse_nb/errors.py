@@ -1,0 +1,67 @@
+"""The exceptions sse_nb raises, each saying what happened in a user's words.
+
+::
+
+    SSEError                      everything sse_nb raises derives from this
+    ├── ConnectionFailed          the client cannot (re)connect and has stopped trying
+    │   ├── BadStatus             the server answered with a status other than 200 (or 204)
+    │   ├── BadContentType        the response was not text/event-stream
+    │   └── ReconnectLimitReached the ReconnectPolicy's max_attempts ran out
+    ├── StreamError               the bytes received do not make a valid event stream
+    └── SourceClosed              the client was closed while you waited for an event
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BadContentType",
+    "BadStatus",
+    "ConnectionFailed",
+    "ReconnectLimitReached",
+    "SSEError",
+    "SourceClosed",
+    "StreamError",
+]
+
+
+class SSEError(Exception):
+    """Base class of every sse_nb error."""
+
+
+class ConnectionFailed(SSEError):
+    """The client failed the connection (the browser's "fail the connection"): no reconnect."""
+
+
+class BadStatus(ConnectionFailed):
+    """The server answered with a status the standard says to fail on."""
+
+    def __init__(self, url: str, status: int, body: str = "") -> None:
+        self.url, self.status, self.body = url, status, body
+        snippet = f": {body[:200]!r}" if body else ""
+        super().__init__(f"{url} answered HTTP {status}, not 200 with an event stream{snippet}")
+
+
+class BadContentType(ConnectionFailed):
+    """The response was not ``text/event-stream``."""
+
+    def __init__(self, url: str, content_type: str) -> None:
+        self.url, self.content_type = url, content_type
+        shown = content_type or "no Content-Type"
+        super().__init__(f"{url} answered with {shown!r}, not 'text/event-stream'")
+
+
+class ReconnectLimitReached(ConnectionFailed):
+    """Every reconnect attempt the policy allowed has failed."""
+
+    def __init__(self, url: str, attempts: int, last_error: BaseException | None = None) -> None:
+        self.url, self.attempts, self.last_error = url, attempts, last_error
+        why = f" (last error: {last_error})" if last_error else ""
+        super().__init__(f"gave up on {url} after {attempts} reconnect attempts{why}")
+
+
+class StreamError(SSEError):
+    """The stream broke a limit (e.g. a line longer than the parser holds)."""
+
+
+class SourceClosed(SSEError):
+    """The client is CLOSED; no more events will come."""
