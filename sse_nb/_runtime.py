@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -100,10 +101,9 @@ def shutdown(timeout: float = 5.0) -> None:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    try:
+    # Best effort at interpreter exit: a task that refuses to end must not block the exit.
+    with contextlib.suppress(Exception):
         asyncio.run_coroutine_threadsafe(_cancel_all(), loop).result(timeout)
-    except Exception:  # noqa: BLE001 - best effort at exit
-        pass
     loop.call_soon_threadsafe(loop.stop)
     thread.join(timeout)
 
