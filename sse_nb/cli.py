@@ -1,0 +1,509 @@
+"""The ``sse-nb`` command line: ``serve`` a replaying server, ``listen`` with resume, ``demo``.
+
+``sse-nb listen URL`` is what ``curl -N`` is not: when the connection drops it reconnects by
+itself and sends ``Last-Event-ID``, so a server that keeps history replays what was missed.
+``sse-nb demo`` plays the whole story (close, detect, resume) in one terminal and checks it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TextIO
+
+from .protocol import Event, ReadyState, ReconnectPolicy
+
+if TYPE_CHECKING:
+    from .client.sync import EventSource
+    from .server.app import ClientInfo, EventServer
+
+__all__ = ["main"]
+
+#: A fixed default port, so that the commands of the tour can be copied as they are.
+DEFAULT_PORT = 8765
+#: The in-band event a server sends when it no longer holds the id asked for.
+GAP_EVENT = "sse_nb.gap"
+#: How long the demo waits for any one step before it declares the step failed: far longer
+#: than a step takes on a loaded machine, short enough that a fault ends the demo, not hangs it.
+DEMO_STEP_TIMEOUT = 15.0
+#: The demo's ticker period: fast enough to finish in a few seconds, slow enough to read.
+DEMO_TICK = 0.05
+#: The demo's reconnection delay (server ``retry:``), so the automatic reconnect is visible
+#: but quick.
+DEMO_RETRY_MS = 300
+
+
+# -- shared pieces ------------------------------------------------------------------------------
+
+
+def _err(*parts: object) -> None:
+    print("sse-nb:", *parts, file=sys.stderr, flush=True)
+
+
+def _out(text: str, stream: TextIO | None = None) -> None:
+    print(text, file=stream or sys.stdout, flush=True)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the command as Ctrl-C does: cleanly, with the server stopped."""
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Ticker:
+    """A demo publisher: ``{"tick": n}`` as event ``tick`` every ``period`` seconds."""
+
+    def __init__(self, server: EventServer, period: float) -> None:
+        self.server, self.period, self.count = server, period, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sse-nb-ticker", daemon=True)
+
+    def start(self) -> Ticker:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        # Ends when stop() is called or the server stops; one publish per period.
+        while not self._stop.wait(self.period) and self.server.running:
+            self.count += 1
+            self.server.publish(json.dumps({"tick": self.count}), event="tick")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5.0)
+
+
+def _positive(kind: type[float] | type[int]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535: {text!r}")
+    return value
+
+
+# -- serve --------------------------------------------------------------------------------------
+
+
+def _describe_client(info: ClientInfo) -> str:
+    resumed = f", resuming after id {info.resumed_from!r}" if info.resumed_from else ""
+    return f"client {info.id} from {info.remote}{resumed}"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server.app import EventServer
+
+    kwargs: dict[str, Any] = {"host": args.host, "port": args.port}
+    for option in ("history", "heartbeat", "log"):
+        if getattr(args, option) is not None:
+            kwargs[option] = getattr(args, option)
+    if args.retry is not None:
+        kwargs["retry"] = args.retry
+    try:
+        server = EventServer(**kwargs)
+        server.start()
+    except (OSError, ValueError) as exc:
+        _err(f"cannot start the server: {exc}")
+        return 1
+    server.on_connect(lambda info: _out(f"connected: {_describe_client(info)}"))
+    server.on_disconnect(
+        lambda info: _out(
+            f"closed: client {info.id} ({info.close_reason}), last id sent {info.last_event_id!r}"
+        )
+    )
+    ticker = Ticker(server, args.ticker).start() if args.ticker else None
+    _out(f"serving {server.url}  (Ctrl-C stops)")
+    if not sys.stdin.isatty():
+        threading.Thread(target=_publish_stdin, args=(server,), daemon=True).start()
+    try:
+        with _sigterm_as_interrupt():
+            # Runs until Ctrl-C or SIGTERM; the wait wakes up so that signals are handled.
+            forever = threading.Event()
+            while not forever.wait(1.0):
+                pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if ticker is not None:
+            ticker.stop()
+        server.stop()
+    _out(f"stopped after {server.published} events")
+    return 0
+
+
+def _publish_stdin(server: EventServer) -> None:
+    """Each line of stdin becomes one event (its data, without the line break)."""
+    count = 0
+    for line in sys.stdin:
+        if not server.running:
+            return
+        server.publish(line.rstrip("\r\n"))
+        count += 1
+    _out(f"stdin ended after {count} line{'s' if count != 1 else ''}; still serving")
+
+
+# -- listen -------------------------------------------------------------------------------------
+
+
+def _format_event(ev: Event, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(
+            {"id": ev.id, "event": ev.type, "data": ev.data, "last_event_id": ev.last_event_id}
+        )
+    shown = ev.data.replace("\n", "\n    ")
+    return f"[{ev.last_event_id}] {ev.type}: {shown}"
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from .client.sync import EventSource
+
+    policy = ReconnectPolicy(
+        delay=args.reconnect_delay, max_delay=args.max_delay, max_attempts=args.max_attempts
+    )
+    done = threading.Event()
+    received = 0
+    lock = threading.Lock()
+
+    def on_event(ev: Event | None) -> None:
+        nonlocal received
+        if ev is None:
+            return
+        if ev.type == GAP_EVENT:
+            _err(f"gap: the server no longer holds what came after that id: {ev.data}")
+            return
+        with lock:
+            if args.count is not None and received >= args.count:
+                return
+            received += 1
+            _out(_format_event(ev, args.json))
+            if args.count is not None and received >= args.count:
+                done.set()
+
+    def on_state(t: Any) -> None:
+        last = f" (last id {t.last_event_id!r})" if t.last_event_id else ""
+        reason = f": {t.reason}" if t.reason else ""
+        _err(f"{ReadyState(t.state).name}{reason}{last}")
+        if t.state == ReadyState.CLOSED:
+            done.set()
+
+    es = EventSource(
+        args.url,
+        last_event_id=args.last_event_id,
+        idle_timeout=args.idle_timeout,
+        reconnect=policy,
+    )
+    es.on("*", on_event)
+    es.on("state", on_state)
+    code = 0
+    try:
+        with _sigterm_as_interrupt():
+            # Until Ctrl-C, --count events, or the client gives up; short waits keep signals live.
+            while not done.wait(0.5):
+                pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        closed_by_itself = es.ready_state == ReadyState.CLOSED
+        es.close()
+    if closed_by_itself and (args.count is None or received < args.count):
+        _err(f"stopped: {es.error or 'the server asked the client to stop'}")
+        code = 1
+    return code
+
+
+# -- demo ---------------------------------------------------------------------------------------
+
+
+class _Watch:
+    """Wakes a waiting thread whenever a client or the server reports something."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+
+    def poke(self, *_: Any) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def until(self, predicate: Callable[[], Any], what: str) -> Any:
+        deadline = time.monotonic() + DEMO_STEP_TIMEOUT
+        with self._cond:
+            while not (value := predicate()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"gave up after {DEMO_STEP_TIMEOUT:g} s waiting for {what}")
+                # Callbacks can race the check above; a short cap keeps that harmless.
+                self._cond.wait(min(left, 0.1))
+            return value
+
+
+def _say(step: str, text: str) -> None:
+    _out(f"{step:>8}  {text}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .client.sync import EventSource
+    from .server.app import EventServer
+
+    watch = _Watch()
+    received: list[str] = []
+    lock = threading.Lock()
+
+    def collect(ev: Event | None) -> None:
+        if ev is not None and ev.type == "tick" and ev.id is not None:
+            with lock:
+                received.append(ev.id)
+        watch.poke()
+
+    def follow(es: EventSource) -> EventSource:
+        es.on("*", collect)
+        es.on("state", watch.poke)
+        return es
+
+    server = EventServer(heartbeat=1.0, retry=DEMO_RETRY_MS, history=args.history)
+    server.start()
+    server.on_change(watch.poke)
+    ticker = Ticker(server, args.tick).start()
+    clients: list[EventSource] = []
+    try:
+        _say("server", f"{server.url} publishes a tick every {args.tick:g} s")
+        es = follow(EventSource(server.url))
+        clients.append(es)
+        watch.until(lambda: len(received) >= 5, "the first 5 events")
+        _say("client", f"OPEN, received ids {received[0]}..{received[-1]}")
+
+        # 1. The client closes the connection itself.
+        es.close()
+        closed_at = time.monotonic()
+        _say("close", f"client called close(): readyState {es.ready_state.name}")
+        info = watch.until(lambda: _closed_client(server), "the server to see the close")
+        took = (time.monotonic() - closed_at) * 1000
+        _say(
+            "detect",
+            f"server: client {info.id} {info.state} ({info.close_reason}), "
+            f"noticed within {took:.0f} ms",
+        )
+        last_seen = es.last_event_id
+        target = server.published + 5
+        watch.until(lambda: server.published >= target, "5 more events")
+        _say(
+            "missed",
+            f"server published up to id {server.last_id()} while the client was "
+            f"closed; it last saw id {last_seen}",
+        )
+
+        # 2. Resume: a new client carries the last id it saw.
+        es2 = follow(EventSource(server.url, last_event_id=last_seen))
+        clients.append(es2)
+        upto = server.last_id() or ""
+        watch.until(lambda: upto in received, f"the replay up to id {upto}")
+        _say(
+            "resume",
+            f"new client sent Last-Event-ID: {last_seen}; server replayed "
+            f"{_next_id(last_seen)}..{upto}, then live",
+        )
+
+        # 3. A network failure: the server drops the connection, the client reconnects itself.
+        before = es2.reconnects
+        server.disconnect()
+        watch.until(
+            lambda: es2.reconnects > before or es2.ready_state == ReadyState.CONNECTING,
+            "the client to notice the drop",
+        )
+        _say(
+            "drop",
+            f"server dropped the connection: client readyState CONNECTING, "
+            f"retrying in {DEMO_RETRY_MS} ms with Last-Event-ID",
+        )
+        watch.until(
+            lambda: es2.ready_state == ReadyState.OPEN and es2.reconnects > before,
+            "the automatic reconnect",
+        )
+        _say("resume", f"client reconnected by itself after id {_resumed_from(server)}")
+
+        ticker.stop()
+        final = server.last_id() or ""
+        watch.until(lambda: final in received, f"the last event, id {final}")
+    except TimeoutError as exc:
+        _err(str(exc))
+        return 1
+    finally:
+        ticker.stop()
+        for c in clients:
+            c.close()
+        server.stop()
+
+    published = [str(i) for i in range(1, server.published + 1)]
+    with lock:
+        got = list(received)
+    lost = len(set(published) - set(got))
+    duplicated = len(got) - len(set(got))
+    _say(
+        "result",
+        f"published {len(published)}, received {len(got)}: {lost} lost, {duplicated} duplicated",
+    )
+    return 0 if lost == 0 and duplicated == 0 else 1
+
+
+def _closed_client(server: EventServer) -> ClientInfo | None:
+    closed = [c for c in server.clients if c.state == "closed"]
+    return closed[-1] if closed else None
+
+
+def _resumed_from(server: EventServer) -> str:
+    live = [c for c in server.clients if c.state == "open"]
+    return str(live[-1].resumed_from) if live else "?"
+
+
+def _next_id(last: str) -> str:
+    return str(int(last) + 1) if last.isdigit() else "?"
+
+
+# -- entry point --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sse-nb",
+        description="Server-Sent Events from the terminal: a replaying server, a resumable "
+        "listener, and a demo of close / detect / resume.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve",
+        help="run an event server (publishes stdin lines when stdin is not a terminal)",
+        description="Run an SSE server that keeps history and replays it on Last-Event-ID. "
+        "When stdin is not a terminal, each line read becomes one event.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help=f"port (default {DEFAULT_PORT}; 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--ticker",
+        type=_positive(float),
+        metavar="S",
+        help="also publish a counter every S seconds",
+    )
+    serve.add_argument("--history", type=_positive(int), metavar="N", help="events kept for replay")
+    serve.add_argument(
+        "--heartbeat", type=_positive(float), metavar="S", help="seconds between heartbeat comments"
+    )
+    serve.add_argument(
+        "--retry",
+        type=_positive(int),
+        metavar="MS",
+        help="reconnection delay the server asks clients to use",
+    )
+    serve.add_argument(
+        "--log",
+        metavar="PATH",
+        help="SQLite file keeping the events, so a restarted server replays them",
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    listen = sub.add_parser(
+        "listen",
+        help="print a stream's events; reconnect and resume with Last-Event-ID",
+        description="Print the events of URL as they come. When the connection drops, "
+        "reconnect and send Last-Event-ID so the server can replay what was missed. State "
+        "changes go to stderr. Ctrl-C ends it.",
+    )
+    listen.add_argument("url", metavar="URL")
+    listen.add_argument("--last-event-id", metavar="ID", help="resume after this id")
+    listen.add_argument("--json", action="store_true", help="one JSON object per event")
+    listen.add_argument("--count", type=_positive(int), metavar="N", help="exit after N events")
+    listen.add_argument(
+        "--idle-timeout",
+        type=_positive(float),
+        metavar="S",
+        help="treat S seconds without a byte (heartbeats count) as a drop",
+    )
+    listen.add_argument(
+        "--reconnect-delay",
+        type=_positive(float),
+        default=1.0,
+        metavar="S",
+        help="first reconnection delay when the server sent no retry: (default 1)",
+    )
+    listen.add_argument(
+        "--max-delay",
+        type=_positive(float),
+        default=10.0,
+        metavar="S",
+        help="longest delay between attempts (default 10)",
+    )
+    listen.add_argument(
+        "--max-attempts",
+        type=_positive(int),
+        metavar="N",
+        help="give up after N failed attempts in a row (default: never)",
+    )
+    listen.set_defaults(func=cmd_listen)
+
+    demo = sub.add_parser(
+        "demo",
+        help="close, detect and resume, in one terminal",
+        description="Start a server with a ticker and a client; close the client, watch the "
+        "server notice, resume with Last-Event-ID, survive a dropped connection, and count "
+        "what was lost (nothing).",
+    )
+    demo.add_argument(
+        "--tick",
+        type=_positive(float),
+        default=DEMO_TICK,
+        metavar="S",
+        help=f"seconds between published events (default {DEMO_TICK:g})",
+    )
+    demo.add_argument(
+        "--history",
+        type=_positive(int),
+        default=1000,
+        metavar="N",
+        help="events the server keeps for replay (default 1000)",
+    )
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``sse-nb``; returns the exit status (0 also after Ctrl-C)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 0
