@@ -1,0 +1,210 @@
+"""The ``sse-nb`` command line, run as real subprocesses over 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from tests.conftest import wait_until
+
+#: Longest a subprocess may take to start, print or end, even on a loaded 2-core machine.
+PROC_TIMEOUT = 30.0
+
+
+class Proc:
+    """``python -m sse_nb ARGS`` with its output lines collected as they come."""
+
+    def __init__(self, *args: str, stdin: int | None = subprocess.DEVNULL) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "sse_nb", *args],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            env=env,
+        )
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.popen.stdout, self.out), daemon=True),
+            threading.Thread(target=self._read, args=(self.popen.stderr, self.err), daemon=True),
+        ]
+        for t in self._readers:
+            t.start()
+
+    @staticmethod
+    def _read(stream: IO[str] | None, into: list[str]) -> None:
+        assert stream is not None
+        for line in stream:
+            into.append(line.rstrip("\n"))
+
+    def wait_line(self, pattern: str, *, stream: str = "out", after: int = 0) -> re.Match[str]:
+        lines = self.out if stream == "out" else self.err
+        rx = re.compile(pattern)
+
+        def find() -> re.Match[str] | None:
+            for line in lines[after:]:
+                if m := rx.search(line):
+                    return m
+            return None
+
+        return wait_until(
+            find, timeout=PROC_TIMEOUT, what=f"{pattern!r} on {stream}: {self.out} {self.err}"
+        )
+
+    def write(self, text: str) -> None:
+        assert self.popen.stdin is not None
+        self.popen.stdin.write(text)
+        self.popen.stdin.flush()
+
+    def finish(self, sig: int | None = signal.SIGINT) -> int:
+        """Send ``sig`` (if still running), wait for the exit and the last output lines."""
+        if sig is not None and self.popen.poll() is None:
+            self.popen.send_signal(sig)
+        code = self.popen.wait(PROC_TIMEOUT)
+        for t in self._readers:
+            t.join(PROC_TIMEOUT)
+        return code
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(PROC_TIMEOUT)
+        for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture()
+def spawn() -> Iterator[type[Proc]]:
+    started: list[Proc] = []
+
+    class Tracked(Proc):
+        def __init__(self, *args: str, stdin: int | None = subprocess.DEVNULL) -> None:
+            super().__init__(*args, stdin=stdin)
+            started.append(self)
+
+    try:
+        yield Tracked
+    finally:
+        for p in started:
+            p.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _events(proc: Proc) -> list[dict[str, str]]:
+    return [json.loads(line) for line in proc.out if line.startswith("{")]
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["listen"], ["demo"]])
+def test_help_describes_each_command(command: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sse_nb", *command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=PROC_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert done.stdout.startswith("usage: sse-nb")
+
+
+def test_bad_arguments_exit_2_with_a_one_line_reason() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sse_nb", "serve", "--port", "seventy"],
+        capture_output=True,
+        text=True,
+        timeout=PROC_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "not a port number: 'seventy'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_serve_publishes_each_stdin_line_to_listeners(spawn: type[Proc]) -> None:
+    server = spawn("serve", "--port", "0", stdin=subprocess.PIPE)
+    url = server.wait_line(r"serving (http://\S+)").group(1)
+    listener = spawn("listen", url, "--json", "--count", "3")
+    listener.wait_line(r"^sse-nb: OPEN", stream="err")
+    server.write("first line\nsecond, with ünïcode\n\n")
+    assert listener.finish(sig=None) == 0
+    assert [e["data"] for e in _events(listener)] == ["first line", "second, with ünïcode", ""]
+    assert [e["id"] for e in _events(listener)] == ["1", "2", "3"]
+    assert server.finish() == 0
+
+
+def test_listen_resumes_across_a_server_restart_without_loss(
+    spawn: type[Proc], tmp_path: Path
+) -> None:
+    port = str(_free_port())
+    log = str(tmp_path / "events.sqlite")
+    serve_args = ("serve", "--port", port, "--log", log, "--retry", "100", "--heartbeat", "1")
+    first = spawn(*serve_args, stdin=subprocess.PIPE)
+    url = first.wait_line(r"serving (http://\S+)").group(1)
+    listener = spawn("listen", url, "--json", "--reconnect-delay", "0.1", "--max-delay", "0.5")
+    listener.wait_line(r"^sse-nb: OPEN", stream="err")
+    first.write("".join(f"before {i}\n" for i in range(1, 6)))
+    wait_until(lambda: len(_events(listener)) == 5, timeout=PROC_TIMEOUT, what="5 events")
+
+    assert first.finish(signal.SIGTERM) == 0
+    listener.wait_line(r"^sse-nb: CONNECTING", stream="err")
+    # The restarted server reads these before the listener is back (or just after): either
+    # way the listener must see each exactly once, the early ones replayed from the log.
+    second = spawn(*serve_args, stdin=subprocess.PIPE)
+    second.write("".join(f"after {i}\n" for i in range(1, 6)))
+    second.wait_line(r"connected: client .* resuming after id '5'")
+    wait_until(lambda: len(_events(listener)) >= 10, timeout=PROC_TIMEOUT, what="10 events")
+
+    assert listener.finish() == 0
+    got = _events(listener)
+    assert [e["id"] for e in got] == [str(i) for i in range(1, 11)]
+    assert [e["data"] for e in got] == [f"before {i}" for i in range(1, 6)] + [
+        f"after {i}" for i in range(1, 6)
+    ]
+    assert second.finish() == 0
+
+
+def test_listen_exits_0_on_ctrl_c(spawn: type[Proc]) -> None:
+    server = spawn("serve", "--port", "0", "--ticker", "0.05")
+    url = server.wait_line(r"serving (http://\S+)").group(1)
+    listener = spawn("listen", url)
+    listener.wait_line(r"^\[\d+\] tick: \{\"tick\": \d+\}")
+    assert listener.finish(signal.SIGINT) == 0
+    server.wait_line(r"closed: client \S+ \(client closed\)")
+    assert server.finish(signal.SIGINT) == 0
+
+
+def test_listen_gives_up_with_exit_1_when_nothing_answers(spawn: type[Proc]) -> None:
+    url = f"http://127.0.0.1:{_free_port()}/events"
+    listener = spawn("listen", url, "--max-attempts", "2", "--reconnect-delay", "0.05")
+    assert listener.finish(sig=None) == 1
+    assert any(line.startswith("sse-nb: stopped:") for line in listener.err)
+
+
+def test_demo_closes_detects_resumes_and_loses_nothing(spawn: type[Proc]) -> None:
+    demo = spawn("demo")
+    assert demo.finish(sig=None) == 0, demo.err
+    text = "\n".join(demo.out)
+    assert "readyState CLOSED" in text
+    assert "client closed" in text
+    assert "Last-Event-ID" in text
+    assert re.search(r"\b0 lost, 0 duplicated\b", demo.out[-1])
