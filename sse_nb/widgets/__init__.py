@@ -1,0 +1,26 @@
+"""Widgets that show clients and servers at work; they observe, they never open sockets.
+
+Imported lazily (``import sse_nb`` does not load ipywidgets): ``from sse_nb.widgets import ...``.
+"""
+
+from __future__ import annotations
+
+from ._batch import FLUSH_HZ, Flusher
+from .browser import BrowserEventSource
+from .client import ClientPanel
+from .server import ServerPanel
+from .status import StatusLight
+from .table import PAGE_ROWS, EventTable
+from .timeline import Timeline
+
+__all__ = [
+    "FLUSH_HZ",
+    "PAGE_ROWS",
+    "BrowserEventSource",
+    "ClientPanel",
+    "EventTable",
+    "Flusher",
+    "ServerPanel",
+    "StatusLight",
+    "Timeline",
+]

@@ -1,0 +1,227 @@
+"""``BrowserEventSource``: the browser's native ``EventSource`` in the page, watched from Python.
+
+This is the client the standard describes, not a Python imitation: the page runs
+``new EventSource(url)`` and reports its ``readyState``, ``lastEventId`` and the events it
+received back to the kernel (batched, at most ``FLUSH_HZ`` reports a second). Python can
+``close()`` it and ``open()`` it again.
+
+Resuming after ``close()``. A closed ``EventSource`` cannot be reopened, and a new one cannot set
+request headers, so it cannot send ``Last-Event-ID`` itself (HTML, "Server-sent events": the
+header is only sent by the user agent when it *reestablishes* a connection). ``open()`` therefore
+passes the browser's own last event id in the ``lastEventId`` query parameter, which
+``EventServer`` reads when the header is absent. After a network drop the browser reconnects by
+itself and sends the header: both paths end in the same replay.
+
+Routes. ``"direct"``: the page connects to the server's own url; the page and the server have
+different origins (ports), so the widget sends ``location.origin`` to the kernel, which calls
+``server.allow_origin(origin)`` before the page connects (CORS). ``"proxy"``: the page connects
+to ``<baseUrl>proxy/<port>/<path>`` through jupyter-server-proxy (same origin, no CORS); this is
+the route on Binder, where the browser cannot reach the kernel's 127.0.0.1. ``"auto"`` (the
+default) picks direct when the page's host is the server's host (both loopback counts), proxy
+otherwise.
+
+Telling the server. The proxy does not pass a browser's close on: the server would keep the
+connection "open" until a heartbeat write fails. So each connection carries a ``client`` query
+parameter (its id in the server's registry), and when the page's ``EventSource`` closes, the
+widget calls ``server.client_closed(id)`` through the kernel.
+
+Messages. Page to kernel: ``hello`` (origin, hostname, base_url), ``events`` (rows),
+``closed`` (client, reason), ``reopen``. Kernel to page: ``open`` (url, client, last_event_id or
+null for the browser's own), ``close``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import deque
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import anywidget
+import traitlets
+
+from ..protocol import ReadyState
+from ._batch import FLUSH_HZ
+
+__all__ = ["BROWSER_HISTORY", "BROWSER_ROWS", "LOOPBACK", "BrowserEventSource", "choose_route"]
+
+#: Events kept in Python from the page's reports: the page is the client, this is a log of it.
+BROWSER_HISTORY = 10_000
+
+#: Events the page lists under the status line (newest last); the rest are only counted.
+BROWSER_ROWS = 20
+
+#: Host names that all mean "this machine" when comparing the page's host with the server's.
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+ROUTES = ("auto", "direct", "proxy")
+
+log = logging.getLogger(__name__)
+
+
+def choose_route(mode: str, page_hostname: str, server_host: str) -> str:
+    """``"direct"`` or ``"proxy"`` for a requested ``mode`` (see the module docstring)."""
+    if mode not in ROUTES:
+        raise ValueError(f"mode must be one of {ROUTES}, got {mode!r}")
+    if mode != "auto":
+        return mode
+    page, server = page_hostname.lower(), server_host.lower()
+    if page == server or (page in LOOPBACK and server in LOOPBACK):
+        return "direct"
+    return "proxy"
+
+
+def _with_query(url: str, **params: str) -> str:
+    sep = "&" if urlsplit(url).query else "?"
+    return url + sep + urlencode(params)
+
+
+class BrowserEventSource(anywidget.AnyWidget):
+    """``BrowserEventSource(server)`` or ``(url)``: a native EventSource running in the page.
+
+    Give the ``EventServer`` itself when you can: the widget then allows the page's origin
+    (direct route) and tells the server when the page closes the connection (proxy route).
+    ``event_types`` lists named event types to listen to besides ``message`` (a native
+    ``EventSource`` only delivers named events to listeners registered by name).
+    """
+
+    _esm = Path(__file__).parent / "static" / "browser.js"
+
+    # Written by the page only.
+    ready_state = traitlets.Int(int(ReadyState.CONNECTING)).tag(sync=True)
+    last_event_id = traitlets.Unicode("").tag(sync=True)
+    events_received = traitlets.Int(0).tag(sync=True)
+    page_url = traitlets.Unicode("").tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    # Written by Python only, at construction.
+    event_types = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    max_rows = traitlets.Int(BROWSER_ROWS).tag(sync=True)
+    flush_hz = traitlets.Float(float(FLUSH_HZ)).tag(sync=True)
+
+    def __init__(
+        self,
+        url_or_server: Any,
+        *,
+        mode: str = "auto",
+        channel: str | None = None,
+        last_event_id: str | None = None,
+        event_types: tuple[str, ...] = (),
+        open: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        if mode not in ROUTES:
+            raise ValueError(f"mode must be one of {ROUTES}, got {mode!r}")
+        super().__init__(event_types=list(event_types), **kwargs)
+        if isinstance(url_or_server, str):
+            self.server: Any = None
+            self.url = url_or_server
+        else:
+            self.server = url_or_server
+            srv = url_or_server
+            self.url = srv.url_for(channel) if channel and channel != "default" else srv.url
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) url: {self.url!r}")
+        self.mode = mode
+        #: The route used by the last ``open()``: "direct" or "proxy" ("" before the page spoke).
+        self.route = ""
+        #: Registry ids given to the page's connections, oldest first.
+        self.client_ids: list[str] = []
+        #: What the page reported: origin, hostname and base_url.
+        self.page: dict[str, str] | None = None
+        self._base_id = f"browser-{uuid.uuid4().hex[:8]}"
+        self._lock = threading.Lock()
+        self._history: deque[list[Any]] = deque(maxlen=BROWSER_HISTORY)
+        self._want_open = open
+        self._resume_from = last_event_id
+        self.on_msg(self._on_page_msg)
+
+    @property
+    def client_id(self) -> str:
+        """The registry id of the page's current (or last) connection."""
+        return self.client_ids[-1] if self.client_ids else ""
+
+    @property
+    def history(self) -> list[list[Any]]:
+        """Events the page reported, oldest first: ``[n, id, type, data, time]``."""
+        with self._lock:
+            return list(self._history)
+
+    def open(self, last_event_id: str | None = None) -> None:
+        """(Re)open the page's EventSource, resuming from ``last_event_id``.
+
+        ``None`` resumes from the browser's own last event id (sent as the ``lastEventId``
+        query parameter); ``""`` starts from the live end.
+        """
+        self._want_open = True
+        self._resume_from = last_event_id
+        self._send_open()
+
+    def close(self) -> None:
+        """Close the page's EventSource (the widget stays on the page)."""
+        self._want_open = False
+        if getattr(self, "comm", None) is None:
+            return  # the widget itself is gone (ipywidgets calls close() on teardown)
+        self.send({"kind": "close"})
+        self._tell_server(self.client_id, "client closed")
+
+    def remove(self) -> None:
+        """Close the connection and the widget itself."""
+        self.close()
+        super().close()
+
+    def _route_url(self) -> str:
+        assert self.page is not None
+        parts = urlsplit(self.url)
+        self.route = choose_route(self.mode, self.page.get("hostname", ""), parts.hostname or "")
+        if self.route == "direct":
+            origin = self.page.get("origin", "")
+            if self.server is not None and origin:
+                self.server.allow_origin(origin)
+            return self.url
+        if not parts.port:
+            raise ValueError(f"the proxy route needs a port in the url: {self.url!r}")
+        base = self.page.get("base_url") or "/"
+        if not base.endswith("/"):
+            base += "/"
+        url = f"{base}proxy/{parts.port}{parts.path or '/'}"
+        return url + (f"?{parts.query}" if parts.query else "")
+
+    def _send_open(self) -> None:
+        if self.page is None:
+            return  # sent when the page says hello
+        client = f"{self._base_id}-{len(self.client_ids) + 1}"
+        url = _with_query(self._route_url(), client=client)
+        self.client_ids.append(client)
+        self.send(
+            {"kind": "open", "url": url, "client": client, "last_event_id": self._resume_from}
+        )
+
+    def _tell_server(self, client: str, reason: str) -> None:
+        if self.server is None or not client:
+            return
+        try:
+            self.server.client_closed(client, reason)
+        except Exception as exc:  # a stopped server has nothing left to tell
+            log.debug("client_closed(%r) failed: %s", client, exc)
+
+    def _on_page_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("kind")
+        if kind == "hello":
+            self.page = {k: str(content.get(k) or "") for k in ("origin", "hostname", "base_url")}
+            if self._want_open:
+                self._send_open()
+        elif kind == "events":
+            rows = content.get("rows")
+            if isinstance(rows, list):
+                with self._lock:
+                    self._history.extend(r for r in rows if isinstance(r, list))
+        elif kind == "closed":
+            self._tell_server(str(content.get("client") or ""), "client closed")
+        elif kind == "reopen":
+            self.open()

@@ -1,0 +1,190 @@
+// The browser's own EventSource, run in the page and reported to the kernel.
+// The EventSource lives on the model (initialize), so a second view shows the same connection.
+// Reports to the kernel (traits + an "events" message) are batched, at most flush_hz a second.
+// Event data is written with textContent only.
+
+const NAMES = ["CONNECTING", "OPEN", "CLOSED"];
+const COLOURS = { CONNECTING: "#f0a202", OPEN: "#2e9e44", CLOSED: "#d1342f" };
+const MAX_REPORT = 1000; // rows per report at most; the count still covers every event
+
+function baseUrl() {
+  try {
+    const node = document.getElementById("jupyter-config-data");
+    const cfg = JSON.parse(node ? node.textContent : "{}");
+    return cfg.baseUrl || "/";
+  } catch (e) {
+    return "/";
+  }
+}
+
+function initialize({ model }) {
+  const st = {
+    es: null,
+    client: "",
+    lastId: "", // the browser's own last event id (MessageEvent.lastEventId)
+    received: 0,
+    rows: [],
+    pending: [],
+    state: 2,
+    error: "",
+    url: "",
+    dirty: true,
+    listeners: new Set(),
+  };
+  model.__sse = st;
+
+  function notify() {
+    st.dirty = true;
+    for (const fn of st.listeners) fn();
+  }
+  function onEvent(ev) {
+    st.received += 1;
+    st.lastId = ev.lastEventId;
+    const row = [st.received, ev.lastEventId, ev.type, String(ev.data), Date.now() / 1000];
+    st.rows.push(row);
+    const max = Math.max(1, model.get("max_rows"));
+    if (st.rows.length > max) st.rows.splice(0, st.rows.length - max);
+    st.pending.push(row);
+    if (st.pending.length > MAX_REPORT) st.pending.splice(0, st.pending.length - MAX_REPORT);
+    notify();
+  }
+  function closeSource(reason) {
+    if (!st.es) return;
+    st.es.close();
+    st.es = null;
+    st.state = 2;
+    model.send({ kind: "closed", client: st.client, reason });
+    notify();
+  }
+  function open(msg) {
+    closeSource("reopened");
+    const resume = msg.last_event_id === null || msg.last_event_id === undefined ? st.lastId : msg.last_event_id;
+    let url = msg.url;
+    if (resume) url += (url.includes("?") ? "&" : "?") + "lastEventId=" + encodeURIComponent(resume);
+    st.client = msg.client;
+    st.url = url;
+    st.error = "";
+    const es = new EventSource(url);
+    st.es = es;
+    st.state = es.readyState;
+    es.onopen = () => {
+      st.state = es.readyState;
+      notify();
+    };
+    es.onerror = () => {
+      if (st.es !== es) return;
+      st.state = es.readyState;
+      if (es.readyState === 2) {
+        // The browser gave up ("fail the connection"): no reconnect will follow.
+        st.error = "connection failed";
+        st.es = null;
+        model.send({ kind: "closed", client: st.client, reason: "failed" });
+      } else {
+        st.error = "connection lost; the browser reconnects";
+      }
+      notify();
+    };
+    es.addEventListener("message", onEvent);
+    es.addEventListener("sse_nb.gap", onEvent);
+    for (const t of model.get("event_types")) if (t !== "message" && t !== "sse_nb.gap") es.addEventListener(t, onEvent);
+    notify();
+  }
+
+  model.on("msg:custom", (msg) => {
+    if (!msg) return;
+    if (msg.kind === "open") open(msg);
+    else if (msg.kind === "close") closeSource("close() called");
+  });
+  st.close = closeSource;
+
+  // One reporter: readyState is polled too, since EventSource fires no event when it starts
+  // reconnecting after onerror has been reported.
+  const period = 1000 / Math.max(0.1, model.get("flush_hz"));
+  const timer = setInterval(() => {
+    if (st.es && st.es.readyState !== st.state) {
+      st.state = st.es.readyState;
+      notify();
+    }
+    if (!st.dirty) return;
+    st.dirty = false;
+    if (st.pending.length) {
+      model.send({ kind: "events", rows: st.pending });
+      st.pending = [];
+    }
+    model.set("ready_state", st.state);
+    model.set("last_event_id", st.lastId);
+    model.set("events_received", st.received);
+    model.set("page_url", st.url);
+    model.set("error", st.error);
+    model.save_changes();
+  }, period);
+
+  model.send({ kind: "hello", origin: location.origin, hostname: location.hostname, base_url: baseUrl() });
+  return () => {
+    clearInterval(timer);
+    if (st.es) st.es.close();
+  };
+}
+
+function text(tag, value, css) {
+  const e = document.createElement(tag);
+  e.textContent = value;
+  if (css) e.style.cssText = css;
+  return e;
+}
+
+function render({ model, el }) {
+  const st = model.__sse;
+  const root = document.createElement("div");
+  root.className = "sse-nb-browser";
+  root.style.cssText = "font:13px/1.6 system-ui,sans-serif";
+  const line = document.createElement("div");
+  line.style.cssText = "display:flex;flex-wrap:wrap;align-items:center;gap:.8em";
+  const light = text("span", "", "display:inline-block;width:14px;height:14px;border-radius:50%;border:1px solid rgba(0,0,0,.3)");
+  const state = text("strong", "");
+  const info = text("span", "");
+  const closeB = text("button", "Close");
+  closeB.className = "sse-nb-close";
+  closeB.addEventListener("click", () => st.close("closed in the page"));
+  const reopenB = text("button", "Reopen");
+  reopenB.className = "sse-nb-reopen";
+  reopenB.addEventListener("click", () => model.send({ kind: "reopen" }));
+  line.append(light, text("span", "browser EventSource", "opacity:.7"), state, info, closeB, reopenB);
+  const url = text("div", "", "opacity:.6;font-size:12px;overflow-wrap:anywhere");
+  url.className = "sse-nb-url";
+  const list = document.createElement("div");
+  list.className = "sse-nb-events";
+  list.style.cssText = "font:12px/1.4 ui-monospace,monospace;max-height:16em;overflow:auto";
+  root.append(line, url, list);
+  el.append(root);
+
+  function update() {
+    const name = NAMES[st.state] || "CLOSED";
+    root.dataset.state = name;
+    root.dataset.lastId = st.lastId;
+    root.dataset.received = String(st.received);
+    light.style.background = COLOURS[name];
+    state.textContent = name;
+    info.textContent = `last id ${st.lastId || "—"} · events ${st.received}` + (st.error ? ` · ${st.error}` : "");
+    url.textContent = st.url;
+    list.replaceChildren(
+      ...st.rows.map((r) => {
+        const d = text("div", `${r[1] || "-"}  ${r[2]}  ${r[3]}`, "white-space:pre;overflow:hidden;text-overflow:ellipsis");
+        d.className = "sse-nb-row";
+        return d;
+      }),
+    );
+  }
+  let frame = 0;
+  const schedule = () => {
+    if (!frame) frame = requestAnimationFrame(() => ((frame = 0), update()));
+  };
+  st.listeners.add(schedule);
+  update();
+  return () => {
+    st.listeners.delete(schedule);
+    if (frame) cancelAnimationFrame(frame);
+  };
+}
+
+export default { initialize, render };

@@ -1,0 +1,95 @@
+// Server panel: url, events published, the client registry with a drop button per connection,
+// a publish box and "drop all". All values are written with textContent, never as HTML.
+
+const STATE_COLOURS = { open: "#2e9e44", closed: "#d1342f" };
+const COLUMNS = ["id", "state", "remote", "channel", "resumed from", "last id sent", "sent", "close reason", ""];
+
+function el(tag, text, css) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (css) e.style.cssText = css;
+  return e;
+}
+
+function render({ model, el: host }) {
+  const root = el("div", undefined, "font:13px/1.5 system-ui,sans-serif");
+  root.className = "sse-nb-server";
+  const header = el("div", undefined, "display:flex;flex-wrap:wrap;gap:1em;align-items:center");
+  const url = el("code");
+  url.className = "sse-nb-url";
+  const published = el("span");
+  published.className = "sse-nb-published";
+  const dropAll = el("button", "Drop all connections");
+  dropAll.className = "sse-nb-drop-all";
+  dropAll.addEventListener("click", () => model.send({ kind: "drop", id: null }));
+  header.append(url, published, dropAll);
+
+  const form = el("form", undefined, "display:flex;gap:.5em;margin:.4em 0");
+  const eventBox = el("input", undefined, "width:8em");
+  eventBox.placeholder = "event (optional)";
+  eventBox.className = "sse-nb-event-type";
+  const dataBox = el("input", undefined, "flex:1");
+  dataBox.placeholder = "data to publish";
+  dataBox.className = "sse-nb-data";
+  const send = el("button", "Publish");
+  send.type = "submit";
+  form.append(eventBox, dataBox, send);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    model.send({ kind: "publish", data: dataBox.value, event: eventBox.value });
+    dataBox.value = "";
+  });
+
+  const table = el("table", undefined, "border-collapse:collapse;font:12px/1.4 ui-monospace,monospace;width:100%");
+  const thead = el("thead");
+  const hr = el("tr");
+  for (const c of COLUMNS) hr.append(el("th", c, "text-align:left;padding:2px 6px;border-bottom:1px solid rgba(128,128,128,.5)"));
+  thead.append(hr);
+  const tbody = el("tbody");
+  table.append(thead, tbody);
+  const note = el("div", undefined, "opacity:.7;font-size:12px");
+  note.className = "sse-nb-message";
+  root.append(header, form, table, note);
+  host.append(root);
+
+  function update() {
+    const running = model.get("running");
+    root.dataset.running = String(running);
+    url.textContent = running ? model.get("url") : "(server not running)";
+    published.textContent = `published: ${model.get("published")}`;
+    root.dataset.published = String(model.get("published"));
+    const rows = [];
+    for (const c of model.get("clients")) {
+      const tr = el("tr");
+      tr.className = "sse-nb-client";
+      tr.dataset.id = c.id;
+      tr.dataset.state = c.state;
+      const cells = [c.id, c.state, c.remote, c.channel, c.resumed_from, c.last_event_id, String(c.events_sent), c.close_reason];
+      cells.forEach((v, i) => {
+        const td = el("td", v, "padding:2px 6px;border-bottom:1px solid rgba(128,128,128,.2)");
+        if (i === 1) td.style.color = STATE_COLOURS[v] || "";
+        tr.append(td);
+      });
+      const td = el("td");
+      if (c.state === "open") {
+        const b = el("button", "Drop");
+        b.className = "sse-nb-drop";
+        b.addEventListener("click", () => model.send({ kind: "drop", id: c.id }));
+        td.append(b);
+      }
+      tr.append(td);
+      rows.push(tr);
+    }
+    tbody.replaceChildren(...rows);
+    root.dataset.clients = String(rows.length);
+    note.textContent = model.get("message");
+  }
+  const names = ["url", "running", "published", "clients", "message"];
+  for (const n of names) model.on("change:" + n, update);
+  update();
+  return () => {
+    for (const n of names) model.off("change:" + n, update);
+  };
+}
+
+export default { render };

@@ -1,0 +1,72 @@
+"""Status light for a client: ready state as a colour, with last id, counts and last error.
+
+CONNECTING is amber, OPEN green, CLOSED red, the colours of the seed story: green while events
+flow, red after ``close()``, amber while a dropped connection is being re-established. The page
+element carries ``data-state`` so a test (or a style sheet) can follow it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from ..protocol import ReadyState
+from ._batch import Flusher
+from ._observe import Subscriptions, describe_error
+
+__all__ = ["StatusLight"]
+
+
+class StatusLight(anywidget.AnyWidget):
+    """Mirrors a client's ``ready_state``, ``last_event_id``, counts and ``error``.
+
+    Changes reach the page through the (possibly shared) ``flusher``: at most ``FLUSH_HZ``
+    updates a second, however fast events arrive.
+    """
+
+    _esm = Path(__file__).parent / "static" / "status.js"
+
+    state = traitlets.Unicode(ReadyState.CONNECTING.name).tag(sync=True)
+    last_event_id = traitlets.Unicode("").tag(sync=True)
+    events_received = traitlets.Int(0).tag(sync=True)
+    reconnects = traitlets.Int(0).tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    gap = traitlets.Unicode("").tag(sync=True)
+    url = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, source: Any, *, flusher: Flusher | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.source = source
+        self._owns_flusher = flusher is None
+        self.flusher = flusher if flusher is not None else Flusher()
+        self.flusher.add(self._flush)
+        self._subs = Subscriptions()
+        self._subs.add(source.on("state", self._changed))
+        self._subs.add(source.on("*", self._changed))
+        self.flusher.request()
+
+    def _changed(self, _arg: Any = None) -> None:
+        self.flusher.request()
+
+    def _flush(self) -> None:
+        s = self.source
+        gap = s.gap
+        with self.hold_sync():
+            self.state = ReadyState(s.ready_state).name
+            self.last_event_id = s.last_event_id or ""
+            self.events_received = s.events_received
+            self.reconnects = s.reconnects
+            self.error = describe_error(s.error)
+            self.gap = json.dumps(gap, sort_keys=True) if gap else ""
+            self.url = str(s.url)
+
+    def close(self) -> None:
+        """Stop following the source and close the widget."""
+        self._subs.close()
+        if self._owns_flusher:
+            self.flusher.close()
+        super().close()
