@@ -33,6 +33,8 @@ __all__ = ["SSEMagics", "load_ipython_extension", "unload_ipython_extension"]
 SERVER_PREFIX = "server"
 CLIENT_PREFIX = "c"
 
+#: The event type of the demo ticker's counter.
+TICK_EVENT = "tick"
 #: The shortest ticker period accepted: faster than this a teaching demo only floods the table.
 MIN_TICKER_PERIOD = 0.01
 
@@ -79,7 +81,7 @@ class _Ticker:
             if not self.server.running:
                 return
             self.count += 1
-            self.server.publish(json.dumps({"tick": self.count}), event="tick")
+            self.server.publish(json.dumps({"tick": self.count}), event=TICK_EVENT)
 
     def stop(self) -> None:
         if self._task is not None:
@@ -305,7 +307,15 @@ class SSEMagics(Magics):
         if args.browser:
             from .widgets import BrowserEventSource
 
-            source: Any = BrowserEventSource(url, last_event_id=args.last_event_id)
+            # Given the server itself, the widget can allow the page's origin and tell the
+            # server when the page closes; a ticker's events are of the named type "tick".
+            target: Any = url if server_name is None else self.servers[server_name].server
+            ticking = server_name is not None and self.servers[server_name].ticker is not None
+            source: Any = BrowserEventSource(
+                target,
+                last_event_id=args.last_event_id,
+                event_types=(TICK_EVENT,) if ticking else (),
+            )
             view = source
         else:
             from .client.sync import EventSource
@@ -423,7 +433,10 @@ class SSEMagics(Magics):
         entry = self.clients[args.name]
         if entry.server_name is not None and not self.servers[entry.server_name].server.running:
             raise UsageError(f"server {entry.server_name!r} is stopped; nothing to resume from")
-        entry.source.reconnect()
+        if entry.browser:
+            entry.source.open()  # the page sends its last id as the lastEventId parameter
+        else:
+            entry.source.reconnect()
         last = entry.source.last_event_id
         print(f"resuming {args.name} after id {last!r}" if last else f"reconnecting {args.name}")
 
