@@ -5,7 +5,7 @@
 
 const ROW_HEIGHT = 22; // px; fixed so the visible slice is simple arithmetic
 const OVERSCAN = 8; // rows drawn above and below the viewport to hide scroll flicker
-const COLUMNS = "4em 7em 8em 1fr 7.5em";
+const COLUMNS = "4.5em 7em 8em 1fr 8.5em";
 
 function fmtTime(t) {
   return new Date(t * 1000).toISOString().slice(11, 23);

@@ -1,0 +1,244 @@
+"""A private JupyterLab for browser tests: start it, open and run notebooks in Chromium, talk to it.
+
+Usage in a test module::
+
+    from tests.lab import Lab, lab  # noqa: F401  (the fixture)
+
+    def test_something(lab: Lab, page) -> None:
+        lab.run_notebook(page, "demo.ipynb", ["x = 1", "display(widget)"])
+        page.wait_for_selector("[data-state=OPEN]")
+        assert lab.execute(page, "print(x)") == "1\\n"
+
+The server runs from ``sys.executable``'s environment with its own config, runtime, settings and
+workspace directories under a temporary directory, so a developer's own Jupyter setup plays no
+part. It binds 127.0.0.1 with a random token. Tests wait on what the notebook's widgets write
+into the DOM, never on the kernel's busy/idle indicator; :meth:`Lab.execute` runs more code in
+the notebook's kernel from the page while the widgets stay live.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["LAB_START_TIMEOUT", "NOTEBOOK_TIMEOUT", "Lab", "lab", "start_lab"]
+
+#: Seconds for ``jupyter lab`` to answer /api/status: it imports a lot on a loaded 2-core box.
+LAB_START_TIMEOUT = 90.0
+
+#: Milliseconds for the notebook page to load and its kernel to be ready.
+NOTEBOOK_TIMEOUT = 60_000
+
+#: Milliseconds for one ``execute`` round trip through the page.
+EXECUTE_TIMEOUT = 30_000
+
+#: Settings that keep the page quiet and every cell in the DOM (no windowed notebook).
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Lab:
+    """A running JupyterLab and the helpers to drive notebooks in it."""
+
+    url: str  # "http://127.0.0.1:PORT/"
+    token: str
+    root: Path  # the server's root_dir: notebooks are written here
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def api(self, path: str) -> Any:
+        """GET a JSON endpoint of the server (with the token)."""
+        auth = {"Authorization": f"token {self.token}"}
+        req = urllib.request.Request(self.url + path, headers=auth)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read() or b"null")
+
+    def write_notebook(self, name: str, cells: list[str]) -> Path:
+        """Write a notebook of code cells (Python 3 kernel) under the root."""
+        nb = {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {
+                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                "language_info": {"name": "python"},
+            },
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "id": f"cell-{i}",
+                    "metadata": {},
+                    "execution_count": None,
+                    "outputs": [],
+                    "source": src,
+                }
+                for i, src in enumerate(cells)
+            ],
+        }
+        path = self.root / name
+        path.write_text(json.dumps(nb, indent=1))
+        return path
+
+    def open_notebook(self, page: Any, name: str) -> None:
+        """Open ``name`` in a fresh workspace and wait until its kernel is ready."""
+        page.goto(f"{self.url}lab/tree/{name}?reset&token={self.token}")
+        page.wait_for_function(
+            """(name) => {
+                const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+                return !!(w && w.context && w.context.path === name && w.sessionContext
+                          && w.sessionContext.session && w.sessionContext.session.kernel);
+            }""",
+            arg=name,
+            timeout=NOTEBOOK_TIMEOUT,
+        )
+        page.evaluate(
+            """async () => {
+                const w = window.jupyterapp.shell.currentWidget;
+                await w.context.ready;
+                await w.sessionContext.ready;
+            }"""
+        )
+
+    def run_all(self, page: Any) -> None:
+        """Start running every cell; returns at once (wait on the DOM for results)."""
+        page.evaluate("""() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }""")
+
+    def run_notebook(self, page: Any, name: str, cells: list[str]) -> None:
+        """Write, open and run a notebook."""
+        self.write_notebook(name, cells)
+        self.open_notebook(page, name)
+        self.run_all(page)
+
+    def execute(self, page: Any, code: str, timeout: int = EXECUTE_TIMEOUT) -> str:
+        """Run ``code`` in the open notebook's kernel; return its printed output.
+
+        Raises ``AssertionError`` with the kernel's error when the code fails.
+        """
+        result = page.evaluate(
+            """async ([code, timeout]) => {
+                const w = window.jupyterapp.shell.currentWidget;
+                const kernel = w.sessionContext.session.kernel;
+                const future = kernel.requestExecute({code, store_history: false});
+                let out = "", err = null;
+                future.onIOPub = (msg) => {
+                    const t = msg.header.msg_type;
+                    if (t === "stream") out += msg.content.text;
+                    else if (t === "execute_result") out += msg.content.data["text/plain"] + "\\n";
+                    else if (t === "error") err = msg.content.ename + ": " + msg.content.evalue
+                        + "\\n" + msg.content.traceback.join("\\n");
+                };
+                const timer = new Promise((_, reject) => setTimeout(
+                    () => reject(new Error("execute timed out")), timeout));
+                await Promise.race([future.done, timer]);
+                return {out, err};
+            }""",
+            [code, timeout],
+        )
+        if result["err"]:
+            raise AssertionError(f"kernel error running {code!r}:\n{result['err']}")
+        return str(result["out"])
+
+
+def start_lab(tmp: Path) -> Lab:
+    """Start JupyterLab with private directories under ``tmp``; wait until it answers."""
+    dirs = {
+        name: tmp / sub
+        for name, sub in (
+            ("JUPYTER_CONFIG_DIR", "config"),
+            ("JUPYTER_RUNTIME_DIR", "runtime"),
+            ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+            ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
+            ("IPYTHONDIR", "ipython"),
+        )
+    }
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    for rel, value in LAB_SETTINGS.items():
+        f = dirs["JUPYTERLAB_SETTINGS_DIR"] / rel
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps(value))
+    root = tmp / "root"
+    root.mkdir(exist_ok=True)
+    token = secrets.token_hex(16)
+    port = _free_port()
+    env = {**os.environ, **{k: str(v) for k, v in dirs.items()}}
+    # The kernel must import this checkout, whatever directory the server starts in.
+    repo = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (repo, env.get("PYTHONPATH", "")) if p)
+    log_path = tmp / "lab.log"
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--port-retries=0",
+        f"--IdentityProvider.token={token}",
+        "--allow-root",
+        "--LabApp.expose_app_in_browser=True",
+        f"--ServerApp.root_dir={root}",
+    ]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    lab = Lab(f"http://127.0.0.1:{port}/", token, root, port, proc, log_path)
+    deadline = time.monotonic() + LAB_START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited with {proc.returncode}:\n{lab.log_tail()}")
+        try:
+            lab.api("api/status")
+            break
+        except (urllib.error.URLError, ConnectionError, OSError):
+            if time.monotonic() > deadline:
+                stop_lab(lab)
+                raise RuntimeError(f"jupyter lab did not start:\n{lab.log_tail()}") from None
+            time.sleep(0.2)  # polling a starting process: there is no event to wait on
+    return lab
+
+
+def stop_lab(lab: Lab) -> None:
+    lab.process.terminate()
+    try:
+        lab.process.wait(15)
+    except subprocess.TimeoutExpired:
+        lab.process.kill()
+        lab.process.wait(15)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """One JupyterLab per test module."""
+    server = start_lab(tmp_path_factory.mktemp("lab"))
+    try:
+        yield server
+    finally:
+        stop_lab(server)
