@@ -7,6 +7,8 @@
     │   ├── BadStatus             the server answered with a status other than 200 (or 204)
     │   ├── BadContentType        the response was not text/event-stream
     │   └── ReconnectLimitReached the ReconnectPolicy's max_attempts ran out
+    ├── ConnectionLost            the stream broke; the client is reconnecting (not final)
+    │   └── IdleTimeout           no bytes (heartbeats included) for idle_timeout seconds
     ├── StreamError               the bytes received do not make a valid event stream
     └── SourceClosed              the client was closed while you waited for an event
 """
@@ -17,6 +19,8 @@ __all__ = [
     "BadContentType",
     "BadStatus",
     "ConnectionFailed",
+    "ConnectionLost",
+    "IdleTimeout",
     "ReconnectLimitReached",
     "SSEError",
     "SourceClosed",
@@ -57,6 +61,25 @@ class ReconnectLimitReached(ConnectionFailed):
         self.url, self.attempts, self.last_error = url, attempts, last_error
         why = f" (last error: {last_error})" if last_error else ""
         super().__init__(f"gave up on {url} after {attempts} reconnect attempts{why}")
+
+
+class ConnectionLost(SSEError):
+    """The connection dropped (network error or end of stream); a reconnect follows.
+
+    Kept as the client's ``error`` while it is CONNECTING again, so a user can see why.
+    """
+
+    def __init__(self, url: str, why: str) -> None:
+        self.url, self.why = url, why
+        super().__init__(f"lost the stream from {url}: {why}; reconnecting")
+
+
+class IdleTimeout(ConnectionLost):
+    """Nothing arrived for ``idle_timeout`` seconds: the connection is taken for dead."""
+
+    def __init__(self, url: str, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(url, f"no bytes for {seconds:g} s (not even a heartbeat)")
 
 
 class StreamError(SSEError):

@@ -1,0 +1,548 @@
+"""AsyncEventSource: the reconnect loop and ReadyState machine of a resumable SSE client.
+
+Theory of operation
+-------------------
+One *driver* task runs the connection loop (HTML, "Server-sent events" §9.2.3 "Processing
+model"): open a request (``connection.open_stream``), feed every chunk of bytes to a fresh
+``EventParser`` seeded with the last event ID and reconnection time, deliver the events, and when
+the stream breaks "reestablish the connection": state CONNECTING, wait, try again with
+``Last-Event-ID``. A response the standard says to fail on ends the driver in CLOSED.
+
+Who cancels whom (drawn in docs/client-lifecycle.md):
+
+- ``close()`` cancels the driver's cancel scope: an open request, a read in progress and a
+  reconnect wait all end at their next checkpoint, and the driver makes no further request. The
+  state is CLOSED before ``close()`` returns.
+- The idle watchdog is the deadline of a cancel scope around one connection, pushed forward on
+  every chunk of bytes (heartbeat comments included). When it passes, the read is cancelled and
+  the connection counts as lost: CONNECTING, wait, reconnect.
+- ``reconnect()`` cancels the current driver (if any) and starts a new one at once, resuming
+  from the last event ID; a *generation* number keeps a cancelled driver from touching state.
+
+Every state change is appended to ``transitions`` (time, state, reason, last event ID) and told
+to ``on("state", ...)`` listeners; events go to ``history``, to listeners and to the iteration
+buffer. All of it happens on the driver's event loop thread.
+
+Duplicate suppression: a replay can overlap what was already delivered (a server replaying from
+an older id, or a proxy re-sending). Ids are opaque strings in the standard, so "already seen"
+cannot be "id <= last id"; instead the last ``DEDUP_WINDOW`` ids are kept in a set with a FIFO
+of their arrival order, and an event whose id is in the set is dropped (counted in
+``duplicates``). Events without an ``id:`` field are always delivered.
+"""
+
+from __future__ import annotations
+
+import json as _json
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, NamedTuple
+
+import anyio
+import httpx
+
+from ..errors import (
+    ConnectionFailed,
+    ConnectionLost,
+    IdleTimeout,
+    ReconnectLimitReached,
+    SourceClosed,
+    StreamError,
+)
+from ..protocol import Event, EventParser, LineTooLongError, ReadyState, ReconnectPolicy
+from .connection import CLOSE_TIMEOUT, NoContent, default_client, open_stream
+
+__all__ = [
+    "DEDUP_WINDOW",
+    "DEFAULT_HISTORY",
+    "GAP_EVENT",
+    "MAX_BUFFERED_EVENTS",
+    "MAX_TRANSITIONS",
+    "AsyncEventSource",
+    "Received",
+    "Transition",
+]
+
+logger = logging.getLogger("sse_nb.client")
+
+#: Events kept in ``history`` by default: enough for a widget's table, bounded for long streams.
+DEFAULT_HISTORY = 1000
+#: State transitions kept: a flapping connection must not grow memory without bound.
+MAX_TRANSITIONS = 1000
+#: Ids remembered for duplicate suppression; a replay overlap longer than this is not detected.
+#: 10,000 ids cost about 1 MB and cover any replay window a server log holds by default.
+DEDUP_WINDOW = 10_000
+#: Events waiting for an ``async for`` consumer before the reader pauses (TCP backpressure);
+#: while nobody iterates, the oldest beyond this are dropped and counted in ``dropped``.
+MAX_BUFFERED_EVENTS = 10_000
+#: The event type of the server's gap signal (its data is JSON: requested and oldest ids).
+GAP_EVENT = "sse_nb.gap"
+
+Listener = Callable[[Any], None]
+Spawner = Callable[[Callable[[int], Coroutine[Any, Any, None]], int], Any]
+
+
+class Received(NamedTuple):
+    """One delivered event and when it arrived (epoch seconds)."""
+
+    time: float
+    event: Event
+
+
+class Transition(NamedTuple):
+    """One change of ``ready_state`` (or one more reconnect attempt), for logs and timelines."""
+
+    time: float
+    state: ReadyState
+    reason: str
+    last_event_id: str
+
+
+def _describe(exc: BaseException) -> str:
+    """A network error in words: httpx messages are often empty for resets."""
+    text = str(exc)
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name
+
+
+class AsyncEventSource:
+    """A resumable event-stream client with the browser's semantics, for asyncio and trio.
+
+    ::
+
+        async with AsyncEventSource(url, idle_timeout=30) as es:
+            async for event in es:
+                print(event.id, event.data)
+
+    The connection starts when the ``async with`` block is entered; iteration yields every event
+    of any type (including the ``sse_nb.gap`` signal) and ends when the source is CLOSED, raising
+    the error if it failed (bad status, bad content type, reconnect limit). ``on(type, fn)``
+    listeners work as ``addEventListener``. ``method``, ``headers``, ``content`` or ``json`` make
+    the request (resent on every reconnect); ``client`` injects an ``httpx.AsyncClient`` (auth,
+    proxies, transports), which the source never closes. ``dedupe=False`` turns off duplicate
+    suppression for streams whose ids are not unique.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        last_event_id: str | None = None,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        content: bytes | str | None = None,
+        json: Any = None,
+        reconnect: ReconnectPolicy | None = None,
+        idle_timeout: float | None = None,
+        history: int = DEFAULT_HISTORY,
+        client: httpx.AsyncClient | None = None,
+        dedupe: bool = True,
+        _buffer: bool = True,
+    ) -> None:
+        if content is not None and json is not None:
+            raise ValueError("give content or json, not both")
+        if idle_timeout is not None and not idle_timeout > 0:
+            raise ValueError(
+                f"idle_timeout must be a positive number of seconds, not {idle_timeout}"
+            )
+        if history < 0:
+            raise ValueError("history must be >= 0")
+        self.url = url
+        self.method = method.upper()
+        self.headers: dict[str, str] = dict(headers or {})
+        self.content = content
+        self.json = json
+        self.policy = reconnect if reconnect is not None else ReconnectPolicy()
+        self.idle_timeout = idle_timeout
+        self.dedupe = dedupe
+        self._client = client
+
+        self._state = ReadyState.CONNECTING
+        self._last_event_id = last_event_id or ""
+        self._retry_ms: int | None = None
+        #: Why the source is CLOSED or CONNECTING again (``None`` while all is well).
+        self.error: BaseException | None = None
+        #: The server's last gap signal: ``{"requested": ..., "oldest": ...}``.
+        self.gap: dict[str, Any] | None = None
+        self.events_received = 0
+        self.reconnects = 0
+        self.duplicates = 0
+        self.dropped = 0
+        self._history: deque[Received] = deque(maxlen=history)
+        self._transitions: deque[Transition] = deque(maxlen=MAX_TRANSITIONS)
+        self._listeners: dict[str, list[Listener]] = {}
+        self._sinks: list[Callable[[list[Event]], None]] = []
+        self._seen: set[str] = set()
+        self._seen_order: deque[str] = deque()
+
+        self._generation = 0
+        self._scope: anyio.CancelScope | None = None  # the running driver's
+        self._spawn: Spawner | None = None
+        self._task_group: Any = None
+
+        self._buffering = _buffer
+        self._iterating = False
+        self._buffer: deque[Event] = deque()
+        self._wakeup: anyio.Event | None = None  # set when events arrive or the state ends
+        self._room: anyio.Event | None = None  # set when the consumer has drained the buffer
+        self._raised = False
+        self._record(ReadyState.CONNECTING, "created")
+
+    # -- public state -----------------------------------------------------------------------
+
+    @property
+    def ready_state(self) -> ReadyState:
+        """CONNECTING, OPEN or CLOSED, as the browser's ``readyState``."""
+        return self._state
+
+    @property
+    def last_event_id(self) -> str:
+        """The id sent as ``Last-Event-ID`` on the next (re)connect (``""``: none yet)."""
+        return self._last_event_id
+
+    @property
+    def retry(self) -> int | None:
+        """The reconnection time the server asked for with ``retry:``, in ms."""
+        return self._retry_ms
+
+    @property
+    def history(self) -> list[Received]:
+        """The last ``history`` events delivered, oldest first."""
+        return list(self._history)
+
+    @property
+    def transitions(self) -> list[Transition]:
+        """The timestamped log of state changes, oldest first."""
+        return list(self._transitions)
+
+    def on(self, type: str, callback: Listener) -> Callable[[], None]:
+        """Listen like ``addEventListener``; returns a function that removes the listener.
+
+        ``"open"`` and ``"error"`` call ``callback(None)`` (the reason is in ``error`` and
+        ``transitions``); ``"message"`` and named types call it with the ``Event``; ``"state"``
+        with each ``Transition``; ``"*"`` with every event of any type. Callbacks run on the
+        event loop's thread and must be quick.
+        """
+        self._listeners.setdefault(type, []).append(callback)
+
+        def unsubscribe() -> None:
+            callbacks = self._listeners.get(type, [])
+            if callback in callbacks:
+                callbacks.remove(callback)
+
+        return unsubscribe
+
+    def __repr__(self) -> str:
+        err = f" error={self.error}" if self.error is not None else ""
+        return (
+            f"<{type(self).__name__} {self._state.name} {self.url} "
+            f"last_event_id={self._last_event_id!r} events={self.events_received} "
+            f"reconnects={self.reconnects}{err}>"
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncEventSource:
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        self._task_group = tg
+        self._spawn = lambda fn, generation: tg.start_soon(fn, generation)
+        self._start("connecting")
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        self.close()
+        self._spawn = None
+        tg, self._task_group = self._task_group, None
+        return bool(await tg.__aexit__(*exc_info))
+
+    def close(self) -> None:
+        """CLOSED at once, from any state; cancels the request and any reconnect wait.
+
+        Idempotent. ``reconnect()`` starts again from ``last_event_id``.
+        """
+        self._generation += 1
+        self._cancel_driver()
+        if self._state is not ReadyState.CLOSED:
+            self._set_state(ReadyState.CLOSED, "close() called")
+        self._wake()
+
+    def reconnect(self) -> None:
+        """Drop the current connection (if any) and connect again now, from ``last_event_id``."""
+        if self._spawn is None:
+            raise RuntimeError(
+                "this AsyncEventSource is not running; use `async with AsyncEventSource(...)`"
+            )
+        self._cancel_driver()
+        self.reconnects += 1
+        self._raised = False
+        self._start("reconnect() called")
+
+    def _start(self, reason: str) -> None:
+        assert self._spawn is not None
+        self._generation += 1
+        if self._state is not ReadyState.CONNECTING or reason != "connecting":
+            self._set_state(ReadyState.CONNECTING, reason)
+        self._spawn(self._drive, self._generation)
+
+    def _cancel_driver(self) -> None:
+        if self._scope is not None:
+            self._scope.cancel()
+            self._scope = None
+
+    # -- the driver ---------------------------------------------------------------------------
+
+    async def _drive(self, generation: int) -> None:
+        """Run connections until CLOSED; a newer generation makes this one a no-op."""
+        if generation != self._generation:
+            return  # closed or restarted before this driver got to run
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            client = self._client if self._client is not None else default_client()
+            try:
+                await self._connect_loop(generation, client)
+            except Exception as exc:  # a bug must end in CLOSED with the reason, not vanish
+                logger.exception("event source %s stopped on an unexpected error", self.url)
+                self._fail(generation, exc, f"unexpected error: {_describe(exc)}")
+            finally:
+                if client is not self._client:
+                    with anyio.move_on_after(CLOSE_TIMEOUT, shield=True):
+                        await client.aclose()
+                if self._scope is scope:
+                    self._scope = None
+
+    async def _connect_loop(self, generation: int, client: httpx.AsyncClient) -> None:
+        failures = 0  # failed attempts since the last OPEN (ReconnectPolicy's ``attempt``)
+        while True:
+            opened = False
+            try:
+                opened = await self._connect_once(generation, client)
+                lost: ConnectionLost = ConnectionLost(self.url, "the server ended the stream")
+            except NoContent:
+                # HTML §9.2.3: a 204 "fails the connection": the server says stop.
+                self._fail(generation, None, "the server answered 204 No Content")
+                return
+            except (ConnectionFailed, StreamError) as exc:
+                self._fail(generation, exc, str(exc))
+                return
+            except (httpx.UnsupportedProtocol, httpx.TooManyRedirects, httpx.InvalidURL) as exc:
+                # Trying again cannot help: fail the connection with the reason.
+                err = ConnectionFailed(f"cannot connect to {self.url}: {_describe(exc)}")
+                self._fail(generation, err, str(err))
+                return
+            except _IdleExpired:
+                lost = IdleTimeout(self.url, self.idle_timeout or 0.0)
+            except (httpx.TransportError, OSError, anyio.BrokenResourceError) as exc:
+                lost = ConnectionLost(self.url, _describe(exc))
+            if generation != self._generation:
+                return
+            if opened:
+                failures = 0
+            # HTML §9.2.3 "reestablish the connection": CONNECTING, fire error, wait, reconnect.
+            self.error = lost
+            self._set_state(ReadyState.CONNECTING, str(lost))
+            self._emit("error", None)
+            if not self.policy.allows(failures):
+                err = ReconnectLimitReached(self.url, failures, lost)
+                self._fail(generation, err, str(err))
+                return
+            delay = self.policy.delay_for(failures, self._retry_ms)
+            failures += 1
+            await anyio.sleep(delay)  # close() and reconnect() cancel it with the driver
+            if generation != self._generation:
+                return
+            self.reconnects += 1
+            self._record(ReadyState.CONNECTING, f"reconnect attempt {failures}")
+
+    async def _connect_once(self, generation: int, client: httpx.AsyncClient) -> bool:
+        """One request, read to its end. Returns whether it got as far as OPEN."""
+        idle = self.idle_timeout
+        opened = False
+        with anyio.CancelScope(
+            deadline=anyio.current_time() + idle if idle else math.inf
+        ) as idle_scope:
+            async with open_stream(
+                client,
+                self.url,
+                method=self.method,
+                headers=self.headers,
+                last_event_id=self._last_event_id,
+                content=self.content,
+                json=self.json,
+            ) as response:
+                if generation != self._generation:
+                    return False
+                opened = True
+                self._announce()
+                parser = EventParser(self._last_event_id, self._retry_ms)
+                feed = parser.feed
+                async for chunk in response.aiter_raw():
+                    if idle:
+                        idle_scope.deadline = anyio.current_time() + idle
+                    try:
+                        events = feed(chunk)
+                    except LineTooLongError as exc:
+                        raise StreamError(f"{self.url}: {exc}") from exc
+                    self._last_event_id = parser.last_event_id
+                    self._retry_ms = parser.retry
+                    if events:
+                        self._deliver(events)
+                        if self._iterating and len(self._buffer) >= MAX_BUFFERED_EVENTS:
+                            # A slow consumer is not a dead server: no idle deadline meanwhile.
+                            idle_scope.deadline = math.inf
+                            await self._wait_for_room()
+                            if idle:
+                                idle_scope.deadline = anyio.current_time() + idle
+        if idle_scope.cancelled_caught:
+            raise _IdleExpired
+        return opened
+
+    def _announce(self) -> None:
+        # HTML §9.2.3 "announce the connection": OPEN, then fire "open".
+        self.error = None
+        self._set_state(ReadyState.OPEN, "connected")
+        self._emit("open", None)
+
+    def _fail(self, generation: int, error: BaseException | None, reason: str) -> None:
+        # HTML §9.2.3 "fail the connection": CLOSED, then fire "error"; no reconnect.
+        if generation != self._generation:
+            return
+        self._generation += 1
+        self._scope = None
+        self.error = error
+        self._set_state(ReadyState.CLOSED, reason)
+        self._emit("error", None)
+        self._wake()
+
+    # -- delivery -----------------------------------------------------------------------------
+
+    def _deliver(self, events: list[Event]) -> None:
+        """Dedupe, record, tell listeners and sinks, buffer for iteration: once per chunk."""
+        if self.dedupe:
+            seen = self._seen
+            order = self._seen_order
+            fresh: list[Event] = []
+            for ev in events:
+                ev_id = ev.id
+                if ev_id is not None:
+                    if ev_id in seen:
+                        self.duplicates += 1
+                        continue
+                    seen.add(ev_id)
+                    order.append(ev_id)
+                    if len(order) > DEDUP_WINDOW:
+                        seen.discard(order.popleft())
+                fresh.append(ev)
+            events = fresh
+            if not events:
+                return
+        now = time.time()
+        self._history.extend([Received(now, ev) for ev in events])
+        self.events_received += len(events)
+        for ev in events:
+            if ev.type == GAP_EVENT:
+                self._take_gap(ev)
+        if self._listeners:
+            emit = self._emit
+            for ev in events:
+                emit(ev.type, ev)
+                emit("*", ev)
+        for sink in self._sinks:
+            sink(events)
+        if self._buffering:
+            buf = self._buffer
+            buf.extend(events)
+            if not self._iterating and len(buf) > MAX_BUFFERED_EVENTS:
+                extra = len(buf) - MAX_BUFFERED_EVENTS
+                for _ in range(extra):
+                    buf.popleft()
+                self.dropped += extra
+            self._wake()
+
+    def _take_gap(self, ev: Event) -> None:
+        try:
+            value = _json.loads(ev.data)
+        except ValueError:
+            value = None
+        self.gap = value if isinstance(value, dict) else {"data": ev.data}
+        logger.warning(
+            "event source %s: the server could not replay everything: %s", self.url, self.gap
+        )
+
+    def _emit(self, type: str, arg: Any) -> None:
+        callbacks = self._listeners.get(type)
+        if not callbacks:
+            return
+        for cb in tuple(callbacks):
+            try:
+                cb(arg)
+            except Exception:  # one bad listener must not stop the stream
+                logger.exception("an %r listener of %s raised", type, self.url)
+
+    def _record(self, state: ReadyState, reason: str) -> Transition:
+        t = Transition(time.time(), state, reason, self._last_event_id)
+        self._transitions.append(t)
+        return t
+
+    def _set_state(self, state: ReadyState, reason: str) -> None:
+        self._state = state
+        self._emit("state", self._record(state, reason))
+
+    # -- iteration ----------------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.set()
+            self._wakeup = None
+
+    async def _wait_for_room(self) -> None:
+        self._room = anyio.Event()
+        await self._room.wait()
+
+    def __aiter__(self) -> AsyncEventSource:
+        if not self._buffering:
+            raise TypeError("this source feeds a synchronous EventSource; iterate that instead")
+        self._iterating = True
+        return self
+
+    async def __anext__(self) -> Event:
+        try:
+            return await self.next()
+        except SourceClosed:
+            raise StopAsyncIteration from None
+
+    async def next(self, timeout: float | None = None) -> Event:
+        """The next event; ``TimeoutError`` after ``timeout`` s, ``SourceClosed`` once CLOSED.
+
+        A source that failed (bad status, content type, reconnect limit) raises that error once
+        instead of ``SourceClosed``.
+        """
+        self._iterating = True
+        buf = self._buffer
+        with anyio.fail_after(timeout):
+            while True:
+                if buf:
+                    ev = buf.popleft()
+                    if self._room is not None and len(buf) <= MAX_BUFFERED_EVENTS // 2:
+                        self._room.set()
+                        self._room = None
+                    return ev
+                if self._state is ReadyState.CLOSED:
+                    if self.error is not None and not self._raised:
+                        self._raised = True
+                        raise self.error
+                    raise SourceClosed(f"the event source for {self.url} is closed")
+                if self._spawn is None:
+                    raise RuntimeError(
+                        "this AsyncEventSource is not running; "
+                        "use `async with AsyncEventSource(...) as es`"
+                    )
+                if self._wakeup is None:
+                    self._wakeup = anyio.Event()
+                await self._wakeup.wait()
+
+
+class _IdleExpired(Exception):
+    """Internal: the idle deadline passed (turned into ``IdleTimeout`` by the loop)."""
