@@ -1,0 +1,234 @@
+"""One open event-stream response: its coalescing writer and its record in the client registry.
+
+Theory of operation
+-------------------
+Live events reach a connection through :meth:`Connection.send`, called on the loop thread with
+bytes that are shared by every subscriber (each event is encoded once, a batch of events joined
+once). Two regimes:
+
+* keeping up: the socket's send buffer has room, so the bytes go straight to the kernel with one
+  non-blocking ``send()``. No future, no callback, no copy: the event leaves at once.
+* falling behind: ``send()`` took only part of it. The rest goes to Tornado's ``IOStream`` (which
+  finishes it when the socket is writable) and later events wait in this connection's queue.
+  When the stream drains, everything queued goes out in ONE write. So a slow reader costs one
+  write per drain, not one per event.
+
+The queue is bounded by ``queue_limit`` bytes (it holds references to shared bytes, so it costs
+little until a client really stalls). Past the limit the client is a slow consumer: it is cut off
+(reason ``"slow consumer"``) and its queue freed; it can come back with ``Last-Event-ID`` and be
+replayed from the log without loss.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tornado.iostream import IOStream, StreamClosedError
+
+__all__ = ["MAX_QUEUED_BYTES", "ClientInfo", "Connection"]
+
+#: Bytes a connection may have waiting for a reader that does not keep up before it is dropped
+#: as a slow consumer: minutes of a typical ticker, yet a bounded cost per stalled client.
+MAX_QUEUED_BYTES = 4 * 1024 * 1024
+
+# SO_LINGER with a zero timeout: close() sends RST, as a network failure would, and frees the
+# kernel's send buffer at once.
+_LINGER_RESET = struct.pack("ii", 1, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """A snapshot of one client in the server's registry."""
+
+    #: Registry id: the ``client`` query parameter when given, else ``c1``, ``c2``, ...
+    id: str
+    #: ``"ip:port"`` of the peer.
+    remote: str
+    channel: str
+    #: ``"open"`` or ``"closed"``.
+    state: str
+    #: Epoch seconds.
+    connected_at: float
+    closed_at: float | None
+    #: Id of the last event handed to this client's socket.
+    last_event_id: str | None
+    #: The ``Last-Event-ID`` the client asked to resume from, if any.
+    resumed_from: str | None
+    events_sent: int
+    bytes_sent: int
+    #: ``None`` while open, else "client closed", "write failed", "heartbeat failed",
+    #: "dropped by server", "slow consumer" or "server stopped".
+    close_reason: str | None
+    #: The gap signal sent on connect (``{"requested": ..., "oldest": ...}``), if any.
+    gap: dict[str, str | None] | None
+
+
+class Connection:
+    """A live response's writer and registry record; all methods run on the loop thread."""
+
+    __slots__ = (
+        "_drop_hook",
+        "_queue",
+        "_queued_bytes",
+        "_sock",
+        "_stream",
+        "_waiting",
+        "bytes_sent",
+        "channel",
+        "close_reason",
+        "closed_at",
+        "connected_at",
+        "events_sent",
+        "gap",
+        "id",
+        "last_event_id",
+        "queue_limit",
+        "remote",
+        "resumed_from",
+        "wrote",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        remote: str,
+        channel: str,
+        stream: IOStream,
+        *,
+        resumed_from: str | None,
+        gap: dict[str, str | None] | None,
+        queue_limit: int,
+        on_closed: Callable[[Connection], None],
+    ) -> None:
+        self.id = id
+        self.remote = remote
+        self.channel = channel
+        self._stream = stream
+        # Direct sends are only correct on a plain socket (TLS must go through the stream).
+        self._sock: socket.socket | None = stream.socket if type(stream) is IOStream else None
+        self.resumed_from = resumed_from
+        self.gap = gap
+        self.queue_limit = queue_limit
+        self._drop_hook = on_closed
+        self._queue: list[tuple[bytes, int, str | None]] = []
+        self._queued_bytes = 0
+        self._waiting = False
+        self.connected_at = time.time()
+        self.closed_at: float | None = None
+        self.close_reason: str | None = None
+        self.last_event_id: str | None = None
+        self.events_sent = 0
+        self.bytes_sent = 0
+        #: Set by every write, cleared by the heartbeat ticker: a busy stream needs no heartbeat.
+        self.wrote = False
+
+    @property
+    def open(self) -> bool:
+        return self.close_reason is None
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes waiting in this connection's queue (not yet handed to the socket)."""
+        return self._queued_bytes
+
+    def send(self, data: bytes, count: int, last_id: str | None) -> None:
+        """Send ``count`` encoded events now, or queue them behind a write still in progress."""
+        if self.close_reason is not None:
+            return
+        if self._waiting:
+            self._queue.append((data, count, last_id))
+            self._queued_bytes += len(data)
+            if self._queued_bytes > self.queue_limit:
+                self.close("slow consumer")
+            return
+        self._write(data, count, last_id, "write failed")
+
+    def heartbeat(self, comment: bytes) -> None:
+        """Called every heartbeat period: write ``comment`` unless something was written since."""
+        if self.close_reason is not None:
+            return
+        if self.wrote or self._waiting:
+            # Bytes went out (or are still going out): the connection is proven busy.
+            self.wrote = False
+            return
+        self._write(comment, 0, None, "heartbeat failed")
+        self.wrote = False
+
+    def _write(self, data: bytes, count: int, last_id: str | None, failure: str) -> None:
+        sent = 0
+        if self._sock is not None:
+            try:
+                sent = self._sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                self.close(failure)
+                return
+        self.wrote = True
+        self.bytes_sent += len(data)
+        self.events_sent += count
+        if last_id is not None:
+            self.last_event_id = last_id
+        if sent == len(data):
+            return
+        self._waiting = True
+        try:
+            fut = self._stream.write(memoryview(data)[sent:] if sent else data)
+        except StreamClosedError:
+            self.close(failure)
+            return
+        fut.add_done_callback(self._drained)
+
+    def _drained(self, fut: Any) -> None:
+        self._waiting = False
+        if self.close_reason is not None:
+            return
+        if fut.cancelled() or fut.exception() is not None:
+            self.close("write failed")
+            return
+        if self._queue:
+            queue, self._queue, self._queued_bytes = self._queue, [], 0
+            data = queue[0][0] if len(queue) == 1 else b"".join(q[0] for q in queue)
+            count = sum(q[1] for q in queue)
+            last_id = next((q[2] for q in reversed(queue) if q[2] is not None), None)
+            self._write(data, count, last_id, "write failed")
+
+    def close(self, reason: str, *, reset: bool = False) -> bool:
+        """End the response, recording ``reason`` (the first reason wins); idempotent.
+
+        ``reset=True`` aborts with a TCP RST, as a failing network would, instead of a clean
+        end of stream.
+        """
+        if self.close_reason is not None:
+            return False
+        self.close_reason = reason
+        self.closed_at = time.time()
+        self._queue, self._queued_bytes = [], 0
+        if reset and self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+        self._stream.close()
+        self._drop_hook(self)
+        return True
+
+    def info(self) -> ClientInfo:
+        return ClientInfo(
+            id=self.id,
+            remote=self.remote,
+            channel=self.channel,
+            state="open" if self.close_reason is None else "closed",
+            connected_at=self.connected_at,
+            closed_at=self.closed_at,
+            last_event_id=self.last_event_id,
+            resumed_from=self.resumed_from,
+            events_sent=self.events_sent,
+            bytes_sent=self.bytes_sent,
+            close_reason=self.close_reason,
+            gap=dict(self.gap) if self.gap is not None else None,
+        )

@@ -1,0 +1,209 @@
+"""The HTTP side of an event stream: checks, headers, resume point, then hand-over to live.
+
+Lifecycle of one request (``docs/server-lifecycle.md`` draws it):
+
+1. Check: channel name (404), token (401), closed channel or server stopped for good (204, which
+   per HTML "Server-sent events" makes a browser stop reconnecting), CORS preflight (OPTIONS).
+2. Take the socket over from Tornado (``detach()``), as WebSocket handlers do: the response is
+   written by :class:`~sse_nb.server.connection.Connection` with plain non-blocking sends, with
+   no chunked framing and no per-event flush future. The body ends when the connection closes
+   (``Connection: close``), which HTTP/1.1 allows for a response without a length.
+3. In ONE synchronous step on the loop thread: read the replay from the log, register the
+   connection as a subscriber, and write headers + ``retry:`` + gap signal + replay as one
+   write. Nothing can be published in between, so the seam loses and duplicates nothing.
+4. Read from the socket until it closes: that read is the close detection. End of stream is
+   "client closed"; an ETIMEDOUT (TCP_USER_TIMEOUT expired while heartbeats went unacknowledged)
+   is "heartbeat failed".
+"""
+
+from __future__ import annotations
+
+import errno
+import hmac
+import json
+import socket
+from typing import TYPE_CHECKING, Any
+
+import tornado.web
+from tornado.iostream import StreamClosedError
+
+if TYPE_CHECKING:
+    from .app import EventServer
+
+__all__ = ["CHANNEL_PATTERN", "GAP_EVENT", "GAP_HEADER", "MAX_ID_LENGTH", "EventStreamHandler"]
+
+#: Channel names: one URL path segment of safe characters, so ``url_for()`` needs no quoting.
+CHANNEL_PATTERN = r"[A-Za-z0-9_.:~-]{1,128}"
+#: Longest ``Last-Event-ID`` looked up; a longer one is malformed (answered with a gap signal).
+MAX_ID_LENGTH = 1024
+#: Longest ``client`` query parameter accepted as a registry id.
+MAX_CLIENT_ID_LENGTH = 128
+#: The in-band gap signal's event type; its data is JSON ``{"requested": ..., "oldest": ...}``.
+GAP_EVENT = "sse_nb.gap"
+#: Response header present (value ``1``) when the response opens with a gap signal.
+GAP_HEADER = "X-SSE-NB-Gap"
+#: Bytes read at a time while watching for the peer's close (a client sends nothing else).
+_READ_CHUNK = 4096
+#: TCP_USER_TIMEOUT (ms): how long sent data may stay unacknowledged before the kernel declares
+#: the peer gone. With heartbeats always putting data in flight, a vanished peer (no FIN, no RST)
+#: is detected within about one heartbeat period plus this.
+TCP_USER_TIMEOUT_MS = 5_000
+
+_STREAM_HEADERS = (
+    b"HTTP/1.1 200 OK\r\n"
+    b"Content-Type: text/event-stream; charset=utf-8\r\n"
+    b"Cache-Control: no-cache\r\n"
+    b"X-Accel-Buffering: no\r\n"
+    b"Connection: close\r\n"
+)
+
+
+def _malformed(value: str) -> bool:
+    return len(value) > MAX_ID_LENGTH or any(ord(c) < 0x20 or c == "\x7f" for c in value)
+
+
+class EventStreamHandler(tornado.web.RequestHandler):
+    """Serves ``/events`` and ``/events/<channel>`` for one :class:`EventServer`."""
+
+    def initialize(self, server: EventServer, channel: str | None = None) -> None:
+        self.server = server
+        self.fixed_channel = channel
+
+    # -- shared checks -------------------------------------------------------------------
+
+    def _cors_headers(self) -> dict[str, str]:
+        origin = self.request.headers.get("Origin")
+        allowed = self.server.cors_origin_for(origin)
+        if allowed is None:
+            return {}
+        headers = {
+            "Access-Control-Allow-Origin": allowed,
+            "Access-Control-Expose-Headers": GAP_HEADER,
+        }
+        if allowed != "*":
+            headers["Access-Control-Allow-Credentials"] = "true"
+            headers["Vary"] = "Origin"
+        return headers
+
+    def _authorized(self) -> bool:
+        token = self.server.token
+        if token is None:
+            return True
+        auth = self.request.headers.get("Authorization", "")
+        given = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+        if given is None:
+            raw = self.request.query_arguments.get("token")
+            given = raw[-1].decode("utf-8", "replace") if raw else None
+        return given is not None and hmac.compare_digest(given.encode(), token.encode())
+
+    def _finish_plain(self, status: int, headers: dict[str, str] | None = None) -> None:
+        self.set_status(status)
+        for name, value in {**self._cors_headers(), **(headers or {})}.items():
+            self.set_header(name, value)
+        self.finish()
+
+    def _resume_id(self) -> str | None:
+        # The browser sends the header on reconnect; clients that cannot set headers use the
+        # query parameter. Read raw: Tornado's argument decoding would rewrite control chars.
+        value = self.request.headers.get("Last-Event-ID")
+        if not value:
+            raw = self.request.query_arguments.get("lastEventId")
+            value = raw[-1].decode("utf-8", "replace") if raw else None
+        return value or None
+
+    def _client_id(self) -> str | None:
+        raw = self.request.query_arguments.get("client")
+        if not raw:
+            return None
+        value = raw[-1].decode("utf-8", "replace")
+        if not value or len(value) > MAX_CLIENT_ID_LENGTH or _malformed(value):
+            raise tornado.web.HTTPError(400, "bad client id")
+        return value
+
+    # -- verbs ---------------------------------------------------------------------------
+
+    def options(self, channel: str | None = None) -> None:
+        """CORS preflight: allow ``Last-Event-ID`` (and ``Authorization`` for tokens)."""
+        headers = self._cors_headers()
+        if headers:
+            headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            headers["Access-Control-Allow-Headers"] = (
+                "Last-Event-ID, Authorization, Cache-Control, Content-Type"
+            )
+            headers["Access-Control-Max-Age"] = "600"
+        self.set_status(204)
+        for name, value in headers.items():
+            self.set_header(name, value)
+        self.finish()
+
+    async def get(self, channel: str | None = None) -> None:
+        await self._stream(channel)
+
+    async def post(self, channel: str | None = None) -> None:
+        """Same stream as GET, for clients that open it with a request body."""
+        await self._stream(channel)
+
+    def check_xsrf_cookie(self) -> None:
+        """Streams change nothing on the server; no XSRF check for POST."""
+
+    async def _stream(self, channel: str | None) -> None:
+        name = self.fixed_channel or channel or "default"
+        if not self._authorized():
+            self._finish_plain(401, {"WWW-Authenticate": "Bearer"})
+            return
+        if not self.server.accepting(name):
+            # HTML "Server-sent events": a 204 No Content makes the user agent fail the
+            # connection, i.e. stop reconnecting for good.
+            self._finish_plain(204)
+            return
+        resume = self._resume_id()
+        client_id = self._client_id()
+        remote = self.request.remote_ip or "?"
+        address = getattr(self.request.connection, "context", None)
+        port = getattr(address, "address", None)
+        if isinstance(port, tuple) and len(port) >= 2:
+            remote = f"{port[0]}:{port[1]}"
+        extra = self._cors_headers()
+
+        stream = self.detach()
+        sock = stream.socket
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if hasattr(socket, "TCP_USER_TIMEOUT"):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, TCP_USER_TIMEOUT_MS)
+        except OSError:
+            pass
+
+        conn = self.server._open_connection(name, stream, remote, client_id, resume, extra)
+        if conn is None:
+            return
+        await self._watch_close(stream, conn)
+
+    async def _watch_close(self, stream: Any, conn: Any) -> None:
+        reason = "client closed"
+        try:
+            while True:
+                await stream.read_bytes(_READ_CHUNK, partial=True)
+        except StreamClosedError as exc:
+            real = exc.real_error
+            if isinstance(real, OSError) and real.errno == errno.ETIMEDOUT:
+                reason = "heartbeat failed"
+        except Exception:  # any read failure means the client is gone
+            pass
+        conn.close(reason)
+
+
+def stream_head(extra_headers: dict[str, str], gap: bool) -> bytes:
+    """The status line and headers of a stream response, written by hand after ``detach()``."""
+    lines = [_STREAM_HEADERS]
+    if gap:
+        lines.append(f"{GAP_HEADER}: 1\r\n".encode("latin-1"))
+    for name, value in extra_headers.items():
+        lines.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
+    lines.append(b"\r\n")
+    return b"".join(lines)
+
+
+def gap_data(requested: str, oldest: str | None) -> str:
+    """JSON data of the gap signal (the requested id truncated to ``MAX_ID_LENGTH``)."""
+    return json.dumps({"requested": requested[:MAX_ID_LENGTH], "oldest": oldest})

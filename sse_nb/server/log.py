@@ -1,0 +1,225 @@
+"""The event log: what the server keeps so a reconnecting client can be replayed what it missed.
+
+Theory of operation
+-------------------
+Every published event gets a per-channel sequence number ``seq`` (1, 2, 3, ...) and an id (by
+default ``str(seq)``; a caller may choose its own). The log stores ``(seq, id, frame)`` where
+``frame`` is the event already encoded as event-stream bytes, so a replay is a ``b"".join`` of
+stored bytes: nothing is re-encoded and the replay goes out in one large write.
+
+:class:`MemoryLog` is a ring of ``history`` slots per channel indexed by ``seq % history`` plus a
+dict from id to ``seq``; finding where a replay starts is one dict lookup, never a scan.
+:class:`SQLiteLog` writes every event to a SQLite file as well and, when opened, loads the newest
+``history`` events of each channel back into its ring, so a restarted server replays (and goes on
+numbering) exactly where the previous one stopped.
+
+A replay request names the last id the client saw. Three answers are possible:
+
+* the id is held: replay everything after it, no gap;
+* the id is the one just evicted from the ring: everything after it is still held, no gap;
+* anything else (unknown, expired, from a previous server's memory, malformed): a gap. The caller
+  tells the client so explicitly and replays everything still held.
+
+The log is used from one thread only (the server's event-loop thread); it takes no locks.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+__all__ = ["DEFAULT_HISTORY", "EventLog", "MemoryLog", "Replay", "SQLiteLog", "StoredEvent"]
+
+#: Events kept per channel by default: a few minutes of a fast ticker, a few MB at most.
+DEFAULT_HISTORY = 10_000
+
+#: SQLite rows beyond ``history`` are deleted once this many accumulate, so trimming costs one
+#: indexed DELETE now and then instead of one per event.
+_SQLITE_TRIM_EVERY = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One event as held by a log."""
+
+    seq: int
+    id: str
+    frame: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """The answer to "what came after ``requested``?"."""
+
+    #: The encoded events to send, oldest first.
+    frames: list[bytes]
+    #: Number of events in ``frames``.
+    count: int
+    #: Id of the last event in ``frames`` (``None`` when empty).
+    last_id: str | None
+    #: True when events after ``requested`` may be missing (unknown or expired id).
+    gap: bool
+    #: The oldest id the log still holds for the channel (for the gap signal).
+    oldest: str | None
+
+
+@runtime_checkable
+class EventLog(Protocol):
+    """The small interface a log implements (memory, SQLite; a Redis Streams log could too)."""
+
+    def append(self, channel: str, event: StoredEvent) -> None:
+        """Store ``event``; ``event.seq`` is one more than the channel's previous one."""
+
+    def commit(self) -> None:
+        """Make the events appended so far durable (called once per batch of publishes)."""
+
+    def last(self, channel: str) -> StoredEvent | None:
+        """The newest event of ``channel``."""
+
+    def replay(self, channel: str, after: str | None) -> Replay:
+        """Everything after id ``after`` (``None``: everything held, no gap)."""
+
+    def close(self) -> None:
+        """Release files and connections."""
+
+
+class _Ring:
+    """One channel's ring buffer: slots by ``seq % size`` plus an id index."""
+
+    __slots__ = ("evicted_id", "first", "index", "last", "size", "slots")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.slots: list[StoredEvent | None] = [None] * size
+        self.index: dict[str, int] = {}
+        self.first = 0  # seq of the oldest held event (0: empty)
+        self.last = 0  # seq of the newest held event
+        self.evicted_id: str | None = None  # id of the event just before ``first``
+
+    def append(self, ev: StoredEvent) -> None:
+        pos = ev.seq % self.size
+        old = self.slots[pos]
+        if old is not None:
+            self.evicted_id = old.id
+            if self.index.get(old.id) == old.seq:
+                del self.index[old.id]
+        self.slots[pos] = ev
+        # A repeated caller-given id points at its newest use.
+        self.index[ev.id] = ev.seq
+        self.last = ev.seq
+        if self.first == 0:
+            self.first = ev.seq
+        elif self.last - self.first >= self.size:
+            self.first = self.last - self.size + 1
+
+    def get(self, seq: int) -> StoredEvent:
+        ev = self.slots[seq % self.size]
+        assert ev is not None and ev.seq == seq
+        return ev
+
+    def replay(self, after: str | None) -> Replay:
+        oldest = self.get(self.first).id if self.first else None
+        if after is None or after == self.evicted_id:
+            start, gap = self.first, False
+        elif after in self.index:
+            start, gap = self.index[after] + 1, False
+        else:
+            start, gap = self.first, True
+        if start == 0 or start > self.last:
+            return Replay([], 0, None, gap, oldest)
+        frames = [self.get(s).frame for s in range(start, self.last + 1)]
+        return Replay(frames, len(frames), self.get(self.last).id, gap, oldest)
+
+
+class MemoryLog:
+    """A bounded in-memory ring per channel: O(1) lookup of where a replay starts."""
+
+    def __init__(self, history: int = DEFAULT_HISTORY) -> None:
+        if isinstance(history, bool) or not isinstance(history, int) or history < 1:
+            raise ValueError(f"history must be a positive int, not {history!r}")
+        self.history = history
+        self._rings: dict[str, _Ring] = {}
+
+    def _ring(self, channel: str) -> _Ring:
+        ring = self._rings.get(channel)
+        if ring is None:
+            ring = self._rings[channel] = _Ring(self.history)
+        return ring
+
+    def append(self, channel: str, event: StoredEvent) -> None:
+        self._ring(channel).append(event)
+
+    def commit(self) -> None:
+        """Nothing to do: memory is as durable as it gets."""
+
+    def last(self, channel: str) -> StoredEvent | None:
+        ring = self._rings.get(channel)
+        return ring.get(ring.last) if ring is not None and ring.last else None
+
+    def replay(self, channel: str, after: str | None) -> Replay:
+        ring = self._rings.get(channel)
+        if ring is None:
+            return Replay([], 0, None, after is not None, None)
+        return ring.replay(after)
+
+    def close(self) -> None:
+        self._rings.clear()
+
+
+class SQLiteLog(MemoryLog):
+    """A :class:`MemoryLog` backed by a SQLite file, so a restarted server still replays."""
+
+    def __init__(self, path: str | Path, history: int = DEFAULT_HISTORY) -> None:
+        super().__init__(history)
+        self.path = Path(path)
+        # The log is only touched by the server's loop thread, but that thread is chosen after
+        # the log is opened (at start()), so the same-thread check would get in the way.
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS events ("
+            " channel TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL,"
+            " frame BLOB NOT NULL, PRIMARY KEY (channel, seq))"
+        )
+        self._db.commit()
+        self._since_trim = 0
+        self._load()
+
+    def _load(self) -> None:
+        channels = [r[0] for r in self._db.execute("SELECT DISTINCT channel FROM events")]
+        for channel in channels:
+            rows = self._db.execute(
+                "SELECT seq, id, frame FROM events WHERE channel = ? ORDER BY seq DESC LIMIT ?",
+                (channel, self.history + 1),
+            ).fetchall()
+            rows.reverse()
+            ring = self._ring(channel)
+            for seq, eid, frame in rows:
+                ring.append(StoredEvent(seq, eid, bytes(frame)))
+
+    def append(self, channel: str, event: StoredEvent) -> None:
+        super().append(channel, event)
+        self._db.execute(
+            "INSERT OR REPLACE INTO events (channel, seq, id, frame) VALUES (?, ?, ?, ?)",
+            (channel, event.seq, event.id, event.frame),
+        )
+        self._since_trim += 1
+        if self._since_trim >= _SQLITE_TRIM_EVERY:
+            self._since_trim = 0
+            self._db.execute(
+                "DELETE FROM events WHERE channel = ? AND seq < ?",
+                (channel, event.seq - self.history),
+            )
+
+    def commit(self) -> None:
+        self._db.commit()
+
+    def close(self) -> None:
+        try:
+            self._db.commit()
+        finally:
+            self._db.close()
+        super().close()
