@@ -1,0 +1,164 @@
+"""EventSource, the synchronous face: runs on the runtime thread while the caller blocks."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import wait_until
+from test_client_servers import OddServer, odd_server
+
+from sse_nb import _runtime
+from sse_nb.client import EventSource, Transition
+from sse_nb.errors import BadStatus, SourceClosed
+from sse_nb.protocol import Event, ReadyState, ReconnectPolicy
+
+FAST = ReconnectPolicy(delay=0.01, backoff=1.0, jitter=0.0)
+FOREVER = ReconnectPolicy(delay=60.0, backoff=1.0, jitter=0.0)
+LIMIT = 10.0
+
+
+@pytest.fixture()
+def odd() -> Iterator[OddServer]:
+    with odd_server() as server:
+        yield server
+
+
+def test_events_arrive_while_the_caller_blocks(odd: OddServer) -> None:
+    odd.state.log = [(str(i), f"e{i}") for i in range(20)]
+    with EventSource(odd.url("/replay?per=7"), reconnect=FAST) as es:
+        # The caller's thread does nothing for the stream; the runtime thread does it all.
+        wait_until(lambda: es.events_received == 20, LIMIT, what="20 events")
+        assert [es.next(timeout=LIMIT).data for _ in range(20)] == [f"e{i}" for i in range(20)]
+        assert es.last_event_id == "19"
+        assert es.reconnects >= 2
+        assert [r.event.data for r in es.history][-1] == "e19"
+    assert es.ready_state is ReadyState.CLOSED
+
+
+def test_callbacks_run_on_the_runtime_thread(odd: OddServer) -> None:
+    odd.state.log = [("1", "one"), ("2", "two")]
+    threads: set[bool] = set()
+    got: list[Event] = []
+    states: list[Transition] = []
+
+    def on_message(ev: Event) -> None:
+        threads.add(_runtime.in_runtime_thread())
+        got.append(ev)
+
+    es = EventSource(odd.url("/replay"), reconnect=FOREVER)
+    try:
+        es.on("message", on_message)
+        es.on("state", states.append)
+        wait_until(lambda: len(got) == 2, LIMIT, what="two callbacks")
+    finally:
+        es.close()
+    assert threads == {True}
+    assert states[-1].state is ReadyState.CLOSED
+
+
+def test_close_is_immediate_from_any_state_and_idempotent(odd: OddServer) -> None:
+    for path in ("/slow-headers", "/silent"):
+        es = EventSource(odd.url(path), reconnect=FAST)
+        wait_until(lambda p=path: odd.state.requests(p), LIMIT, what=f"a request to {path}")
+        es.close()
+        assert es.ready_state is ReadyState.CLOSED
+        es.close()
+        closed = [t for t in es.transitions if t.state is ReadyState.CLOSED]
+        assert len(closed) == 1
+        # What arrived before close() can still be taken; then the source says it is closed.
+        assert [e.data for e in es] in ([], ["only one"])
+        with pytest.raises(SourceClosed):
+            es.next(timeout=LIMIT)
+
+
+def test_close_during_the_reconnect_wait_stops_reconnecting(odd: OddServer) -> None:
+    odd.state.log = [("1", "one"), ("2", "two")]
+    es = EventSource(odd.url("/replay?per=1"), reconnect=FOREVER)
+    wait_until(lambda: es.events_received == 1, LIMIT)
+    wait_until(lambda: es.ready_state is ReadyState.CONNECTING, LIMIT)
+    es.close()
+    assert es.ready_state is ReadyState.CLOSED
+    assert len(odd.state.requests("/replay")) == 1
+
+
+def test_reconnect_after_close_resumes_from_the_last_id(odd: OddServer) -> None:
+    odd.state.log = [(str(i), f"e{i}") for i in range(4)]
+    es = EventSource(odd.url("/replay?per=2"), reconnect=FOREVER)
+    try:
+        assert [es.next(timeout=LIMIT).data for _ in range(2)] == ["e0", "e1"]
+        es.close()
+        es.reconnect()
+        assert [es.next(timeout=LIMIT).data for _ in range(2)] == ["e2", "e3"]
+    finally:
+        es.close()
+    assert [r.last_event_id for r in odd.state.requests("/replay")] == [None, "1"]
+
+
+def test_events_iterator_stops_after_the_timeout_with_no_event(odd: OddServer) -> None:
+    odd.state.log = [("1", "one"), ("2", "two")]
+    with EventSource(odd.url("/silent"), reconnect=FAST) as es:
+        assert [e.data for e in es.events(timeout=0.3)] == ["only one"]
+        with pytest.raises(TimeoutError):
+            es.next(timeout=0.05)
+
+
+def test_iteration_raises_the_failure_and_then_ends(odd: OddServer) -> None:
+    es = EventSource(odd.url("/status/500"), reconnect=FAST)
+    with pytest.raises(BadStatus, match="500"):
+        for _ in es:
+            pass
+    assert list(es) == []
+    assert es.ready_state is ReadyState.CLOSED
+
+
+def test_a_blocking_cell_does_not_stop_idle_detection(odd: OddServer) -> None:
+    es = EventSource(odd.url("/silent"), reconnect=FAST, idle_timeout=0.2)
+    try:
+        # A cell that blocks its own thread (as time.sleep would) for longer than the timeout.
+        blocker = threading.Event()
+        blocker.wait(0.5)
+        wait_until(lambda: len(odd.state.requests("/silent")) >= 2, LIMIT)
+    finally:
+        es.close()
+    assert odd.state.requests("/silent")[1].last_event_id == "s1"
+
+
+def test_repr_and_display_fall_back_to_text_or_show_the_panel(odd: OddServer) -> None:
+    es = EventSource(odd.url("/silent"), reconnect=FAST)
+    try:
+        wait_until(lambda: es.ready_state is ReadyState.OPEN, LIMIT)
+        text = repr(es)
+        assert "OPEN" in text and odd.url("/silent") in text
+        bundle: dict[str, Any] = es._repr_mimebundle_()
+        assert "application/vnd.jupyter.widget-view+json" in bundle  # the ClientPanel
+        assert "text/plain" in bundle
+    finally:
+        es.close()
+
+
+def test_next_refuses_to_block_the_runtime_thread(odd: OddServer) -> None:
+    es = EventSource(odd.url("/silent"), reconnect=FAST)
+    try:
+
+        async def call_next() -> str:
+            try:
+                es.next(timeout=0.01)
+            except RuntimeError as exc:
+                return str(exc)
+            return "no error"
+
+        assert "runtime thread" in _runtime.run(call_next())
+    finally:
+        es.close()
+
+
+def test_time_is_epoch_seconds_in_history_and_transitions(odd: OddServer) -> None:
+    with EventSource(odd.url("/silent"), reconnect=FAST) as es:
+        es.next(timeout=LIMIT)
+        now = time.time()
+        assert abs(es.history[0].time - now) < 60
+        assert abs(es.transitions[-1].time - now) < 60
