@@ -84,6 +84,12 @@ class Flusher:
         with self._lock:
             if self._closed:
                 return
+            if time.monotonic() < self._last + self.interval:
+                # asyncio may run a timer up to its clock resolution early: never early here.
+                _runtime.get_loop().call_later(
+                    self._last + self.interval - time.monotonic(), self._run
+                )
+                return
             # Clear the flag and stamp the time together: a request arriving while the sinks
             # run schedules the next flush a full interval after this one.
             self._scheduled = False

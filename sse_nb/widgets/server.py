@@ -107,7 +107,8 @@ class ServerPanel(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop following the server (the server keeps running)."""
-        self._subs.close()
-        if self._owns_flusher:
-            self.flusher.close()
+        if hasattr(self, "_subs"):  # absent when __init__ failed (ipywidgets closes on __del__)
+            self._subs.close()
+            if self._owns_flusher:
+                self.flusher.close()
         super().close()

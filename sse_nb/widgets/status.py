@@ -66,7 +66,8 @@ class StatusLight(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop following the source and close the widget."""
-        self._subs.close()
-        if self._owns_flusher:
-            self.flusher.close()
+        if hasattr(self, "_subs"):  # absent when __init__ failed (ipywidgets closes on __del__)
+            self._subs.close()
+            if self._owns_flusher:
+                self.flusher.close()
         super().close()

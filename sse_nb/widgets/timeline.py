@@ -133,7 +133,8 @@ class Timeline(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop following the source."""
-        self._subs.close()
-        if self._owns_flusher:
-            self.flusher.close()
+        if hasattr(self, "_subs"):  # absent when __init__ failed (ipywidgets closes on __del__)
+            self._subs.close()
+            if self._owns_flusher:
+                self.flusher.close()
         super().close()
