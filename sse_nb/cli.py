@@ -22,7 +22,8 @@ from .protocol import Event, ReadyState, ReconnectPolicy
 
 if TYPE_CHECKING:
     from .client.sync import EventSource
-    from .server.app import ClientInfo, EventServer
+    from .server import ClientInfo
+    from .server.app import EventServer
 
 __all__ = ["main"]
 
@@ -293,12 +294,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     server = EventServer(heartbeat=1.0, retry=DEMO_RETRY_MS, history=args.history)
     server.start()
     server.on_change(watch.poke)
-    ticker = Ticker(server, args.tick).start()
+    ticker = Ticker(server, args.tick)
     clients: list[EventSource] = []
     try:
-        _say("server", f"{server.url} publishes a tick every {args.tick:g} s")
         es = follow(EventSource(server.url))
         clients.append(es)
+        watch.until(lambda: es.ready_state == ReadyState.OPEN, "the client to connect")
+        ticker.start()  # only now, so that every event published is one the client should get
+        _say("server", f"{server.url} publishes a tick every {args.tick:g} s")
         watch.until(lambda: len(received) >= 5, "the first 5 events")
         _say("client", f"OPEN, received ids {received[0]}..{received[-1]}")
 

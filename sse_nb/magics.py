@@ -14,12 +14,12 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from IPython.core import magic_arguments as _magic_arguments
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from IPython.display import display
+from IPython.display import display as _display
 
 from . import _runtime
 from .protocol import ReadyState
@@ -28,6 +28,27 @@ if TYPE_CHECKING:
     from .server.app import EventServer
 
 __all__ = ["SSEMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+# IPython's argument helpers carry no type hints; these thin wrappers give them theirs.
+
+
+def magic_arguments() -> Callable[[_F], _F]:
+    return cast("Callable[[_F], _F]", _magic_arguments.magic_arguments())  # type: ignore[no-untyped-call]
+
+
+def argument(*args: Any, **kwargs: Any) -> Callable[[_F], _F]:
+    return cast("Callable[[_F], _F]", _magic_arguments.argument(*args, **kwargs))  # type: ignore[no-untyped-call]
+
+
+def parse_argstring(func: Callable[..., Any], line: str) -> Any:
+    return _magic_arguments.parse_argstring(func, line)  # type: ignore[no-untyped-call]
+
+
+def display(*objs: Any) -> None:
+    _display(*objs)  # type: ignore[no-untyped-call]
+
 
 #: Names a magic invents when the user gives none: ``server``, ``server2``, ... and ``c1``, ...
 SERVER_PREFIX = "server"
@@ -89,12 +110,13 @@ class _Ticker:
             self._task = None
 
 
-def _parse(func: Callable[..., Any], line: str) -> Any:
-    """``parse_argstring`` with unbalanced quotes reported as a usage error too."""
+def _parse(magics: Magics, name: str, line: str) -> Any:
+    """Parse a magic's line with its ``magic_arguments`` parser; bad quotes are usage errors
+    too. (Looked up by name: IPython's decorators hide the method's type.)"""
     try:
-        return parse_argstring(func, line)
+        return parse_argstring(getattr(magics, name), line)
     except ValueError as exc:  # shlex: "No closing quotation"
-        raise UsageError(f"{func.__name__}: {exc}") from None
+        raise UsageError(f"%{name}: {exc}") from None
 
 
 def _state_name(state: object) -> str:
@@ -224,7 +246,7 @@ class SSEMagics(Magics):
     @line_magic
     def sse_serve(self, line: str) -> None:
         """Start an EventServer on 127.0.0.1 and show its panel."""
-        args = _parse(self.sse_serve, line)
+        args = _parse(self, "sse_serve", line)
         name = args.name or self._fresh_name(SERVER_PREFIX, SERVER_PREFIX)
         self._check_new_name(name)
         if not 0 <= args.port <= 65535:
@@ -282,7 +304,7 @@ class SSEMagics(Magics):
     @line_magic
     def sse_connect(self, line: str) -> None:
         """Open a client (Python, or the browser's with --browser) and show its panel."""
-        args = _parse(self.sse_connect, line)
+        args = _parse(self, "sse_connect", line)
         server_name: str | None = None
         if args.target in self.servers:
             server_name = args.target
@@ -329,7 +351,7 @@ class SSEMagics(Magics):
                 raise UsageError(f"%sse_connect: {exc}") from None
             view = ClientPanel(source)
         self.clients[name] = _Client(source, url, args.browser, server_name)
-        if args.var is not None:
+        if args.var is not None and self.shell is not None:
             self.shell.user_ns[args.var] = source
         display(view)
 
@@ -349,12 +371,12 @@ class SSEMagics(Magics):
         """Publish events to a server started with %sse_serve."""
         if cell is None:
             options, data = _split_publish(line)
-            args = _parse(self.sse_publish, options)
+            args = _parse(self, "sse_publish", options)
             if not data:
                 raise UsageError("%sse_publish needs DATA (or use %%sse_publish for a cell)")
             items = [data]
         else:
-            args = _parse(self.sse_publish, line)
+            args = _parse(self, "sse_publish", line)
             if args.data:
                 raise UsageError("%%sse_publish: the data goes in the cell, not on the line")
             items = _cell_events(cell)
@@ -385,7 +407,7 @@ class SSEMagics(Magics):
     @line_magic
     def sse_close(self, line: str) -> None:
         """Close a client (its readyState becomes CLOSED) or stop a server."""
-        args = _parse(self.sse_close, line)
+        args = _parse(self, "sse_close", line)
         if args.all:
             if args.name is not None:
                 raise UsageError("%sse_close: give a NAME or --all, not both")
@@ -425,7 +447,7 @@ class SSEMagics(Magics):
     def sse_resume(self, line: str) -> None:
         """Reconnect a client with Last-Event-ID set to the last id it saw: the server replays
         what it missed."""
-        args = _parse(self.sse_resume, line)
+        args = _parse(self, "sse_resume", line)
         if args.name not in self.clients:
             raise UsageError(
                 f"no client named {args.name!r}; known clients: {self._names(self.clients)}"
@@ -506,7 +528,7 @@ def _cell_events(cell: str) -> list[str]:
             value = None
         if isinstance(value, list):
             return [v if isinstance(v, str) else json.dumps(v) for v in value]
-    blocks = re.split(r"\n[ \t]*\n", text)
+    blocks = re.split(r"\n(?:[ \t]*\n)+", text)
     return [b.strip("\n") for b in blocks if b.strip()]
 
 

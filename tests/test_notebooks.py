@@ -7,12 +7,15 @@ browser widgets render nothing and no cell may wait for them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+
+from tests.lab import Lab, start_lab, stop_lab
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 #: Per-cell limit: the slowest cell waits a few seconds for an idle timeout.
@@ -65,3 +68,103 @@ def test_notebook_runs_headless_and_proves_its_claim(path: Path, tmp_path: Path)
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert _stream_text(cell, "stderr") == "", (cell.source[:60], cell.outputs)
+
+
+# -- JupyterLab: Run All in headless Chromium ---------------------------------------------------
+
+#: Milliseconds for a notebook's Run All to print its summary, lab and machine both loaded.
+RUN_ALL_TIMEOUT = 120_000
+#: Milliseconds for one widget to show a change in the DOM.
+DOM_TIMEOUT = 20_000
+
+
+@pytest.fixture(scope="module")
+def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """One JupyterLab for the Run All tests."""
+    server = start_lab(tmp_path_factory.mktemp("lab"))
+    try:
+        yield server
+    finally:
+        stop_lab(server)
+
+
+def _run_all(lab: Lab, page: Any, stem: str) -> None:
+    """Open a copy of the notebook in the lab, Run All, wait for its summary line."""
+    name = f"{stem}.ipynb"
+    (lab.root / name).write_text((NOTEBOOKS / name).read_text())
+    lab.open_notebook(page, name)
+    lab.run_all(page)
+    claim = CLAIMS[stem].split(r"\n")[0].strip("^$").replace("\\", "")
+    page.wait_for_function(
+        """(claim) => [...document.querySelectorAll('.jp-OutputArea-output')]
+                         .some((o) => o.innerText.includes(claim))""",
+        arg=claim,
+        timeout=RUN_ALL_TIMEOUT,
+    )
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert errors.count() == 0, errors.all_inner_texts()
+
+
+def _wait(page: Any, selector: str) -> None:
+    page.wait_for_selector(selector, state="attached", timeout=DOM_TIMEOUT)
+
+
+@pytest.mark.lab
+@pytest.mark.browser
+def test_run_all_manual_close_in_jupyterlab(jupyter_lab: Lab, page: Any) -> None:
+    lab = jupyter_lab
+    _run_all(lab, page, "01-manual-close")
+    _wait(page, ".sse-nb-status[data-state=CLOSED]")
+    _wait(page, ".sse-nb-table[data-last-id='5']")
+    _wait(page, ".sse-nb-server[data-published='11']")
+    # The browser's own EventSource was closed by a cell; reopened now, it receives live events.
+    lab.execute(page, "page.open('')")
+    _wait(page, ".sse-nb-browser[data-state=OPEN]")
+    lab.execute(page, "server.publish('seen by the browser')")
+    _wait(page, ".sse-nb-browser[data-last-id='12']")
+
+
+@pytest.mark.lab
+@pytest.mark.browser
+def test_run_all_detecting_disconnects_in_jupyterlab(jupyter_lab: Lab, page: Any) -> None:
+    lab = jupyter_lab
+    _run_all(lab, page, "02-detecting-disconnects")
+    _wait(page, ".sse-nb-status[data-state=CLOSED]")
+    _wait(page, ".sse-nb-status[data-state=OPEN]")
+    _wait(page, ".sse-nb-timeline")
+    # A dropped browser connection comes back by itself, sending Last-Event-ID itself.
+    _wait(page, ".sse-nb-browser[data-state=OPEN]")
+    lab.execute(page, "last = server.publish('for the browser')")
+    _wait(page, ".sse-nb-browser[data-received='1']")
+    out = lab.execute(
+        page,
+        "before = len(server.clients)\n"
+        "server.disconnect(page.client_id)\n"
+        "wait_until(lambda: any(c.resumed_from == last and c.state == 'open' "
+        "for c in server.clients[before:]))\n"
+        "print('browser resumed from', last)",
+    )
+    assert out.startswith("browser resumed from")
+    _wait(page, ".sse-nb-browser[data-state=OPEN]")
+
+
+@pytest.mark.lab
+@pytest.mark.browser
+def test_run_all_resume_in_jupyterlab(jupyter_lab: Lab, page: Any) -> None:
+    lab = jupyter_lab
+    _run_all(lab, page, "03-resume-with-last-event-id")
+    _wait(page, ".sse-nb-table[data-last-id='14']")
+    # After close(), the page's new EventSource carries the id in ?lastEventId=: no gap.
+    _wait(page, ".sse-nb-browser[data-state=OPEN]")
+    lab.execute(page, "first = server.publish('for the browser')")
+    _wait(page, ".sse-nb-browser[data-received='1']")
+    lab.execute(page, "page.close()\nmissed = [server.publish(f'missed {n}') for n in range(3)]")
+    _wait(page, ".sse-nb-browser[data-state=CLOSED]")
+    lab.execute(page, "page.open()")
+    _wait(page, ".sse-nb-browser[data-received='4']")
+    out = lab.execute(
+        page,
+        "wait_until(lambda: [r[1] for r in page.history][-3:] == missed)\n"
+        "print([r[1] for r in page.history], server.clients[-1].resumed_from == first)",
+    )
+    assert out.strip().endswith("True"), out
