@@ -39,7 +39,7 @@ from .handler import (
 )
 from .log import DEFAULT_HISTORY, EventLog, MemoryLog, SQLiteLog, StoredEvent
 
-__all__ = ["DEFAULT_HISTORY", "FINAL_LINGER", "MAX_CLOSED_CLIENTS", "EventServer"]
+__all__ = ["DEFAULT_HISTORY", "FINAL_LINGER", "MAX_CLOSED_CLIENTS", "ClientInfo", "EventServer"]
 
 T = TypeVar("T")
 logger = logging.getLogger("sse_nb.server")
@@ -188,8 +188,11 @@ class EventServer:
         return self._published
 
     def last_id(self, channel: str = "default") -> str | None:
-        ch = self._channels.get(channel)
-        return ch.last_id if ch is not None else None
+        """Id of the newest event published to ``channel`` (also by an earlier run's log)."""
+        if not isinstance(channel, str) or not _CHANNEL_RE.fullmatch(channel):
+            return None
+        with self._lock:
+            return self._channel(channel).last_id
 
     @property
     def clients(self) -> list[ClientInfo]:
@@ -577,6 +580,8 @@ class EventServer:
         done = threading.Event()
 
         def stop_on_loop() -> None:
+            if self._pending:
+                self._drain()
             for conn in [c for ch in self._channels.values() for c in ch.subscribers]:
                 conn.close("server stopped")
             if self._heartbeat_handle is not None:
