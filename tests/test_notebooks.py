@@ -31,6 +31,9 @@ CLAIMS = {
     ),
 }
 
+#: The one warning a notebook prints on purpose: the client's log line for a gap signal.
+EXPECTED_STDERR = re.compile(r".*the server could not replay everything.*\n?")
+
 
 def _paths() -> list[Path]:
     return sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -67,7 +70,8 @@ def test_notebook_runs_headless_and_proves_its_claim(path: Path, tmp_path: Path)
     assert re.search(CLAIMS[path.stem], last, re.MULTILINE), last
     for cell in nb.cells:
         if cell.cell_type == "code":
-            assert _stream_text(cell, "stderr") == "", (cell.source[:60], cell.outputs)
+            unexpected = EXPECTED_STDERR.sub("", _stream_text(cell, "stderr")).strip()
+            assert unexpected == "", (cell.source[:60], cell.outputs)
 
 
 # -- JupyterLab: Run All in headless Chromium ---------------------------------------------------
@@ -101,8 +105,9 @@ def _run_all(lab: Lab, page: Any, stem: str) -> None:
         arg=claim,
         timeout=RUN_ALL_TIMEOUT,
     )
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-    assert errors.count() == 0, errors.all_inner_texts()
+    stderr = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    unexpected = [t for t in stderr.all_inner_texts() if EXPECTED_STDERR.sub("", t).strip()]
+    assert unexpected == []
 
 
 def _wait(page: Any, selector: str) -> None:
