@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 import threading
@@ -201,8 +202,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
         if ev is None:
             return
         if ev.type == GAP_EVENT:
-            _err(f"gap: the server no longer holds what came after that id: {ev.data}")
-            return
+            return  # the client logs the gap as a warning, on stderr
         with lock:
             if args.count is not None and received >= args.count:
                 return
@@ -506,6 +506,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``sse-nb``; returns the exit status (0 also after Ctrl-C)."""
     args = build_parser().parse_args(argv)
+    # Warnings of the server and client (a gap signal, a slow consumer) go to stderr, marked.
+    logging.basicConfig(format="sse-nb: %(message)s", level=logging.WARNING)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

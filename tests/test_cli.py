@@ -70,6 +70,10 @@ class Proc:
         self.popen.stdin.write(text)
         self.popen.stdin.flush()
 
+    def close_stdin(self) -> None:
+        assert self.popen.stdin is not None
+        self.popen.stdin.close()
+
     def finish(self, sig: int | None = signal.SIGINT) -> int:
         """Send ``sig`` (if still running), wait for the exit and the last output lines."""
         if sig is not None and self.popen.poll() is None:
@@ -208,3 +212,15 @@ def test_demo_closes_detects_resumes_and_loses_nothing(spawn: type[Proc]) -> Non
     assert "client closed" in text
     assert "Last-Event-ID" in text
     assert re.search(r"\b0 lost, 0 duplicated\b", demo.out[-1])
+
+
+def test_listen_reports_a_gap_on_stderr_when_history_is_too_short(spawn: type[Proc]) -> None:
+    server = spawn("serve", "--port", "0", "--history", "2", stdin=subprocess.PIPE)
+    url = server.wait_line(r"serving (http://\S+)").group(1)
+    server.write("a\nb\nc\nd\ne\n")
+    server.close_stdin()
+    server.wait_line(r"stdin ended after 5 lines")
+    listener = spawn("listen", url, "--last-event-id", "1", "--json", "--count", "2")
+    assert listener.finish(sig=None) == 0
+    assert [e["data"] for e in _events(listener)] == ["d", "e"]
+    assert any("could not replay everything" in line for line in listener.err), listener.err
