@@ -46,7 +46,14 @@ import traitlets
 from ..protocol import ReadyState
 from ._batch import FLUSH_HZ
 
-__all__ = ["BROWSER_HISTORY", "BROWSER_ROWS", "LOOPBACK", "BrowserEventSource", "choose_route"]
+__all__ = [
+    "BROWSER_HISTORY",
+    "BROWSER_ROWS",
+    "LOOPBACK",
+    "BrowserEventSource",
+    "BrowserView",
+    "choose_route",
+]
 
 #: Events kept in Python from the page's reports: the page is the client, this is a log of it.
 BROWSER_HISTORY = 10_000
@@ -79,14 +86,8 @@ def _with_query(url: str, **params: str) -> str:
     return url + sep + urlencode(params)
 
 
-class BrowserEventSource(anywidget.AnyWidget):
-    """``BrowserEventSource(server)`` or ``(url)``: a native EventSource running in the page.
-
-    Give the ``EventServer`` itself when you can: the widget then allows the page's origin
-    (direct route) and tells the server when the page closes the connection (proxy route).
-    ``event_types`` lists named event types to listen to besides ``message`` (a native
-    ``EventSource`` only delivers named events to listeners registered by name).
-    """
+class BrowserView(anywidget.AnyWidget):
+    """The page side of a ``BrowserEventSource``: its traits are the page's reports."""
 
     _esm = Path(__file__).parent / "static" / "browser.js"
 
@@ -101,6 +102,18 @@ class BrowserEventSource(anywidget.AnyWidget):
     max_rows = traitlets.Int(BROWSER_ROWS).tag(sync=True)
     flush_hz = traitlets.Float(float(FLUSH_HZ)).tag(sync=True)
 
+
+class BrowserEventSource:
+    """``BrowserEventSource(server)`` or ``(url)``: a native EventSource running in the page.
+
+    Give the ``EventServer`` itself when you can: the widget then allows the page's origin
+    (direct route) and tells the server when the page closes the connection (proxy route).
+    ``event_types`` lists named event types to listen to besides ``message`` (a native
+    ``EventSource`` only delivers named events to listeners registered by name). Display it
+    (``display(b)`` or as a cell's last expression) to start it: the page runs the connection.
+    The state below is what the page last reported; it reaches the kernel between cells.
+    """
+
     def __init__(
         self,
         url_or_server: Any,
@@ -110,11 +123,9 @@ class BrowserEventSource(anywidget.AnyWidget):
         last_event_id: str | None = None,
         event_types: tuple[str, ...] = (),
         open: bool = True,
-        **kwargs: Any,
     ) -> None:
         if mode not in ROUTES:
             raise ValueError(f"mode must be one of {ROUTES}, got {mode!r}")
-        super().__init__(event_types=list(event_types), **kwargs)
         if isinstance(url_or_server, str):
             self.server: Any = None
             self.url = url_or_server
@@ -137,7 +148,37 @@ class BrowserEventSource(anywidget.AnyWidget):
         self._history: deque[list[Any]] = deque(maxlen=BROWSER_HISTORY)
         self._want_open = open
         self._resume_from = last_event_id
-        self.on_msg(self._on_page_msg)
+        #: The widget shown in the page.
+        self.view = BrowserView(event_types=list(event_types))
+        self.view.on_msg(self._on_page_msg)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.view._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        return (
+            f"<BrowserEventSource {self.ready_state.name} {self.url} route={self.route or '?'} "
+            f"last_event_id={self.last_event_id!r} events={self.events_received}>"
+        )
+
+    @property
+    def ready_state(self) -> ReadyState:
+        """The page's ``EventSource.readyState``, as last reported."""
+        return ReadyState(self.view.ready_state)
+
+    @property
+    def last_event_id(self) -> str:
+        """The page's last event id (``MessageEvent.lastEventId``), as last reported."""
+        return str(self.view.last_event_id)
+
+    @property
+    def events_received(self) -> int:
+        """Events the page's EventSource delivered, as last reported."""
+        return int(self.view.events_received)
+
+    @property
+    def error(self) -> str:
+        return str(self.view.error)
 
     @property
     def client_id(self) -> str:
@@ -163,15 +204,15 @@ class BrowserEventSource(anywidget.AnyWidget):
     def close(self) -> None:
         """Close the page's EventSource (the widget stays on the page)."""
         self._want_open = False
-        if getattr(self, "comm", None) is None:
-            return  # the widget itself is gone (ipywidgets calls close() on teardown)
-        self.send({"kind": "close"})
+        if self.view.comm is None:
+            return  # the widget itself is gone
+        self.view.send({"kind": "close"})
         self._tell_server(self.client_id, "client closed")
 
     def remove(self) -> None:
         """Close the connection and the widget itself."""
         self.close()
-        super().close()
+        self.view.close()
 
     def _route_url(self) -> str:
         assert self.page is not None
@@ -196,7 +237,7 @@ class BrowserEventSource(anywidget.AnyWidget):
         client = f"{self._base_id}-{len(self.client_ids) + 1}"
         url = _with_query(self._route_url(), client=client)
         self.client_ids.append(client)
-        self.send(
+        self.view.send(
             {"kind": "open", "url": url, "client": client, "last_event_id": self._resume_from}
         )
 

@@ -1,0 +1,228 @@
+"""Client panel, status light, server panel and timeline against a real server and client."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from sse_nb import EventServer, EventSource, ReadyState
+from sse_nb.widgets import FLUSH_HZ, ClientPanel, ServerPanel, StatusLight, Timeline
+from tests.conftest import wait_until
+from tests.test_widgets_table import HOSTILE, max_in_any_second, page_message, record_messages
+
+
+@pytest.fixture()
+def server() -> Iterator[EventServer]:
+    with EventServer(heartbeat=None).start() as s:
+        yield s
+
+
+def publish_paced(server: EventServer, rate: int, seconds: float) -> int:
+    """Publish ``rate`` events a second for ``seconds`` (bounded: stops at the count)."""
+    total = int(rate * seconds)
+    start = time.monotonic()
+    sent = 0
+    while sent < total:
+        due = min(total, int((time.monotonic() - start) * rate) + 1)
+        while sent < due:
+            sent += 1
+            server.publish(f"payload {sent}")
+        time.sleep(0.002)  # pacing the producer, not waiting for a result
+    return sent
+
+
+def test_client_panel_at_ten_thousand_events_a_second_flushes_at_most_ten_times_a_second(
+    server: EventServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    es = EventSource(server.url)
+    panel = ClientPanel(es)
+    sent = record_messages(panel.table, monkeypatch)
+    try:
+        wait_until(lambda: es.ready_state == ReadyState.OPEN, what="the client to open")
+        started = time.monotonic()
+        producer = threading.Thread(target=publish_paced, args=(server, 10_000, 5.0))
+        producer.start()
+        # The main thread blocks, as a running cell does; the panel keeps updating meanwhile.
+        producer.join(60)
+        flushes_while_blocked = panel.flusher.flushes
+        wait_until(lambda: es.events_received == 50_000, timeout=60, what="every event")
+        wait_until(lambda: panel.table.total == 50_000, what="the last flush")
+        elapsed = time.monotonic() - started
+        flusher = panel.flusher
+        assert flushes_while_blocked >= 2
+        assert flusher.flush_threads == {"sse_nb-runtime"}
+        assert max_in_any_second(list(flusher.flush_times)) <= FLUSH_HZ
+        assert flusher.flushes <= FLUSH_HZ * (time.monotonic() - started) + 1
+        assert len(sent) <= flusher.flushes
+        assert all(len(m["rows"]) <= panel.table.max_rows for m in sent)
+        assert len(panel.table.rows) == panel.table.max_rows
+        assert panel.status.events_received == 50_000
+        assert panel.status.last_event_id == es.last_event_id
+        print(
+            f"\n50,000 events through a real server and client in {elapsed:.2f} s -> "
+            f"{flusher.flushes} flushes"
+        )
+    finally:
+        es.close()
+        panel.close()
+
+
+def test_status_light_follows_close_and_reconnect(server: EventServer) -> None:
+    es = EventSource(server.url)
+    light = StatusLight(es)
+    try:
+        wait_until(lambda: light.state == "OPEN", what="OPEN")
+        server.publish("one", id="1")
+        wait_until(lambda: light.last_event_id == "1" and light.events_received == 1)
+        es.close()
+        wait_until(lambda: light.state == "CLOSED", what="CLOSED")
+        server.publish("two", id="2")
+        es.reconnect()
+        wait_until(lambda: light.state == "OPEN" and light.last_event_id == "2", what="resume")
+        assert light.url == server.url
+    finally:
+        es.close()
+        light.close()
+
+
+def test_panel_buttons_close_and_reconnect_the_client(server: EventServer) -> None:
+    es = EventSource(server.url)
+    panel = ClientPanel(es)
+    try:
+        wait_until(lambda: panel.status.state == "OPEN", what="OPEN")
+        panel.close_button.click()
+        wait_until(lambda: panel.status.state == "CLOSED", what="CLOSED")
+        panel.reconnect_button.click()
+        wait_until(lambda: panel.status.state == "OPEN", what="OPEN again")
+    finally:
+        es.close()
+        panel.close()
+
+
+def test_hostile_events_reach_the_table_as_exact_text(
+    server: EventServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    es = EventSource(server.url)
+    panel = ClientPanel(es)
+    sent = record_messages(panel.table, monkeypatch)
+    try:
+        wait_until(lambda: es.ready_state == ReadyState.OPEN)
+        for text in HOSTILE:
+            server.publish(text, event="x" + text.replace("\n", ""))
+        wait_until(lambda: panel.table.total == len(HOSTILE), what="a flush")
+        wait_until(lambda: sent, what="a message")
+        rows = [r for m in sent for r in m["rows"]]
+        assert [r[3] for r in rows] == HOSTILE
+    finally:
+        es.close()
+        panel.close()
+
+
+def test_server_panel_shows_the_registry_and_acts_on_page_messages(server: EventServer) -> None:
+    panel = ServerPanel(server)
+    es = EventSource(server.url)
+    try:
+        wait_until(lambda: [c["state"] for c in panel.clients] == ["open"], what="one client")
+        assert panel.url == server.url and panel.running
+        page_message(panel, {"kind": "publish", "data": HOSTILE[0], "event": ""})
+        wait_until(lambda: panel.published == 1, what="the publish")
+        wait_until(lambda: panel.clients[0]["last_event_id"] == server.last_id())
+        assert es.next(timeout=10).data == HOSTILE[0]
+        first = panel.clients[0]["id"]
+        page_message(panel, {"kind": "drop", "id": first})
+        wait_until(
+            lambda: any(c["close_reason"] == "dropped by server" for c in panel.clients),
+            what="the drop to show",
+        )
+        assert "dropped 1" in panel.message
+        # The client reconnects by itself, resuming from the last id the server sent it.
+        wait_until(
+            lambda: any(c["state"] == "open" and c["resumed_from"] for c in panel.clients),
+            what="the resume to show",
+        )
+        page_message(panel, {"kind": "drop", "id": None})
+        wait_until(lambda: "dropped" in panel.message and panel.published == 1)
+    finally:
+        es.close()
+        panel.close()
+
+
+def test_server_panel_reports_a_bad_publish_instead_of_raising(server: EventServer) -> None:
+    panel = ServerPanel(server)
+    try:
+        page_message(panel, {"kind": "publish", "data": "x", "event": "bad\nname"})
+        wait_until(lambda: "publish failed" in panel.message, what="the error in the panel")
+        assert panel.published == 0
+    finally:
+        panel.close()
+
+
+def test_client_timeline_marks_close_and_resume(server: EventServer) -> None:
+    es = EventSource(server.url)
+    timeline = Timeline(es)
+    try:
+        wait_until(lambda: es.ready_state == ReadyState.OPEN)
+        server.publish("a", id="7")
+        wait_until(lambda: es.last_event_id == "7")
+        es.close()
+        es.reconnect()
+        wait_until(lambda: es.ready_state == ReadyState.OPEN)
+
+        def kinds() -> list[str]:
+            return [m["kind"] for lane in timeline.lanes for m in lane["marks"]]
+
+        wait_until(lambda: kinds() == ["open", "close", "resume"], what=f"marks, got {kinds()}")
+        labels = [m["label"] for m in timeline.lanes[0]["marks"]]
+        assert labels[-1] == "resume from id 7"
+        assert timeline.kind == "client"
+    finally:
+        es.close()
+        timeline.close()
+
+
+def test_server_timeline_has_a_lane_per_connection(server: EventServer) -> None:
+    timeline = Timeline(server)
+    es = EventSource(server.url)
+    try:
+        wait_until(lambda: es.ready_state == ReadyState.OPEN)
+        server.publish("a", id="3")
+        wait_until(lambda: es.last_event_id == "3")
+        server.disconnect()
+
+        def marks() -> list[list[str]]:
+            return [[m["kind"] for m in lane["marks"]] for lane in timeline.lanes]
+
+        wait_until(lambda: marks() == [["open", "drop"], ["resume"]], what=f"lanes: {marks()}")
+        assert timeline.kind == "server"
+        assert timeline.lanes[1]["marks"][0]["label"] == "resume from id 3"
+    finally:
+        es.close()
+        timeline.close()
+
+
+def test_a_closed_view_stops_following_its_source(server: EventServer) -> None:
+    es = EventSource(server.url)
+    light = StatusLight(es)
+    try:
+        wait_until(lambda: es.ready_state == ReadyState.OPEN)
+        light.close()
+        before = light.flusher.flushes
+        server.publish("x")
+        es.next(timeout=10)
+        assert light.flusher.flushes == before
+    finally:
+        es.close()
+
+
+def test_status_light_shows_errors_as_one_line(server: EventServer) -> None:
+    es = EventSource(server.url.replace("/events", "/no-such-path"))
+    light = StatusLight(es)
+    try:
+        wait_until(lambda: light.state == "CLOSED" and light.error, what="the failure")
+        assert "\n" not in light.error
+    finally:
+        es.close()
+        light.close()
