@@ -1,0 +1,86 @@
+"""The event logs on their own: ring eviction, replay start by id, gaps, SQLite durability."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sse_nb.protocol import encode_event
+from sse_nb.server import MemoryLog, SQLiteLog, StoredEvent
+
+
+def ev(seq: int, id: str | None = None) -> StoredEvent:
+    eid = id or str(seq)
+    return StoredEvent(seq, eid, encode_event(f"d{seq}", id=eid))
+
+
+def fill(log: MemoryLog, n: int, channel: str = "c") -> None:
+    for seq in range(1, n + 1):
+        log.append(channel, ev(seq))
+
+
+def test_replay_after_a_held_id_returns_the_rest_in_order() -> None:
+    log = MemoryLog(history=100)
+    fill(log, 10)
+    r = log.replay("c", "7")
+    assert (r.count, r.last_id, r.gap, r.oldest) == (3, "10", False, "1")
+    assert r.frames == [ev(8).frame, ev(9).frame, ev(10).frame]
+    assert log.replay("c", "10").count == 0
+
+
+def test_ring_keeps_only_history_and_forgets_evicted_ids() -> None:
+    log = MemoryLog(history=5)
+    fill(log, 12)
+    assert log.replay("c", None).count == 5
+    assert log.replay("c", "3").gap is True
+    r = log.replay("c", "7")  # just evicted: nothing missing
+    assert (r.gap, r.count, r.oldest) == (False, 5, "8")
+    assert len(log._rings["c"].index) == 5
+    last = log.last("c")
+    assert last is not None and last.id == "12"
+
+
+def test_unknown_id_or_channel_is_a_gap() -> None:
+    log = MemoryLog(history=5)
+    fill(log, 3)
+    assert log.replay("c", "nope").gap is True
+    assert log.replay("c", "nope").count == 3
+    empty = log.replay("other", "1")
+    assert (empty.gap, empty.count, empty.oldest) == (True, 0, None)
+    assert log.replay("other", None).gap is False
+
+
+def test_caller_given_ids_are_found_and_a_repeated_id_means_its_newest_use() -> None:
+    log = MemoryLog(history=10)
+    log.append("c", ev(1, "a"))
+    log.append("c", ev(2, "b"))
+    log.append("c", ev(3, "a"))
+    log.append("c", ev(4))
+    assert log.replay("c", "b").count == 2
+    assert log.replay("c", "a").count == 1
+
+
+@pytest.mark.parametrize("history", [0, -1, True, 2.5])
+def test_history_must_be_a_positive_int(history: object) -> None:
+    with pytest.raises(ValueError, match="history"):
+        MemoryLog(history=history)  # type: ignore[arg-type]
+
+
+def test_sqlite_log_reloads_the_newest_history_and_trims_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite"
+    log = SQLiteLog(path, history=50)
+    fill(log, 3_000)
+    log.commit()
+    log.close()
+    again = SQLiteLog(path, history=50)
+    try:
+        last = again.last("c")
+        assert last is not None and (last.seq, last.id) == (3_000, "3000")
+        r = again.replay("c", "2950")  # just before the oldest held: no gap
+        assert (r.gap, r.count, r.oldest) == (False, 50, "2951")
+        assert again.replay("c", "100").gap is True
+        rows = again._db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        assert rows <= 50 + 1 + 1_000
+    finally:
+        again.close()
