@@ -91,6 +91,13 @@ class BrowserView(anywidget.AnyWidget):
 
     _esm = Path(__file__).parent / "static" / "browser.js"
 
+    #: Finds the page-side store shared by this model's views.
+    key = traitlets.Unicode().tag(sync=True)
+
+    @traitlets.default("key")
+    def _default_key(self) -> str:
+        return uuid.uuid4().hex
+
     # Written by the page only.
     ready_state = traitlets.Int(int(ReadyState.CONNECTING)).tag(sync=True)
     last_event_id = traitlets.Unicode("").tag(sync=True)
@@ -238,7 +245,13 @@ class BrowserEventSource:
         url = _with_query(self._route_url(), client=client)
         self.client_ids.append(client)
         self.view.send(
-            {"kind": "open", "url": url, "client": client, "last_event_id": self._resume_from}
+            {
+                "kind": "open",
+                "url": url,
+                "client": client,
+                "route": self.route,
+                "last_event_id": self._resume_from,
+            }
         )
 
     def _tell_server(self, client: str, reason: str) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,13 @@ class EventTable(anywidget.AnyWidget):
     """
 
     _esm = Path(__file__).parent / "static" / "table.js"
+
+    #: Finds the page-side store shared by this model's views.
+    key = traitlets.Unicode().tag(sync=True)
+
+    @traitlets.default("key")
+    def _default_key(self) -> str:
+        return uuid.uuid4().hex
 
     #: Rows the page keeps (the oldest are dropped first).
     max_rows = traitlets.Int(PAGE_ROWS).tag(sync=True)

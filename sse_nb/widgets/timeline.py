@@ -43,7 +43,9 @@ def client_lanes(transitions: list[Any], gap: dict[str, Any] | None = None) -> l
         if state is ReadyState.CONNECTING:
             label = "reconnect wait" if opened else "connecting"
             if segments and segments[-1]["kind"] == "open":
-                marks.append({"t": tr.time, "kind": "drop", "label": tr.reason or "lost"})
+                marks.append(
+                    {"t": tr.time, "kind": "drop", "label": "drop", "detail": tr.reason or "lost"}
+                )
             segments.append({"start": tr.time, "end": end, "kind": "connecting", "label": label})
         elif state is ReadyState.OPEN:
             if tr.last_event_id:
@@ -54,13 +56,15 @@ def client_lanes(transitions: list[Any], gap: dict[str, Any] | None = None) -> l
             opened = True
             segments.append({"start": tr.time, "end": end, "kind": "open", "label": "open"})
         else:
-            marks.append({"t": tr.time, "kind": "close", "label": tr.reason or "closed"})
+            marks.append(
+                {"t": tr.time, "kind": "close", "label": "close", "detail": tr.reason or "closed"}
+            )
             segments.append({"start": tr.time, "end": end, "kind": "closed", "label": "closed"})
     if gap and segments:
         opens = [s["start"] for s in segments if s["kind"] == "open"]
         t = opens[-1] if opens else segments[-1]["start"]
-        label = f"gap: asked {gap.get('requested')}, oldest {gap.get('oldest')}"
-        marks.append({"t": t, "kind": "gap", "label": label})
+        detail = f"gap: asked {gap.get('requested')}, oldest {gap.get('oldest')}"
+        marks.append({"t": t, "kind": "gap", "label": "gap", "detail": detail})
     return [{"label": "client", "segments": segments, "marks": marks}]
 
 
@@ -78,13 +82,13 @@ def server_lanes(clients: list[Any]) -> list[Lane]:
         else:
             marks.append({"t": start, "kind": "open", "label": "open"})
         if getattr(c, "gap", None):
-            marks.append({"t": start, "kind": "gap", "label": "gap"})
+            marks.append({"t": start, "kind": "gap", "label": "gap", "detail": str(c.gap)})
         segments = [{"start": start, "end": end, "kind": "open", "label": c.state}]
         if end is not None:
             reason = c.close_reason or "closed"
             kind = "drop" if reason in LOST else "close"
             marks.append({"t": end, "kind": kind, "label": reason})
-        label = f"{c.id} {c.remote}".strip()
+        label = str(c.id)
         lanes.append({"label": label, "segments": segments, "marks": marks})
     return lanes
 

@@ -17,6 +17,10 @@ function baseUrl() {
   }
 }
 
+// anywidget hands initialize() and each render() different wrappers of the model, so the
+// connection's state is found by the model's `key` trait.
+const STATES = (globalThis.__sse_nb_browsers ??= new Map());
+
 function initialize({ model }) {
   const st = {
     es: null,
@@ -28,10 +32,11 @@ function initialize({ model }) {
     state: 2,
     error: "",
     url: "",
+    route: "",
     dirty: true,
     listeners: new Set(),
   };
-  model.__sse = st;
+  STATES.set(model.get("key"), st);
 
   function notify() {
     st.dirty = true;
@@ -62,6 +67,7 @@ function initialize({ model }) {
     let url = msg.url;
     if (resume) url += (url.includes("?") ? "&" : "?") + "lastEventId=" + encodeURIComponent(resume);
     st.client = msg.client;
+    st.route = msg.route || "";
     st.url = url;
     st.error = "";
     const es = new EventSource(url);
@@ -69,6 +75,7 @@ function initialize({ model }) {
     st.state = es.readyState;
     es.onopen = () => {
       st.state = es.readyState;
+      st.error = "";
       notify();
     };
     es.onerror = () => {
@@ -123,6 +130,7 @@ function initialize({ model }) {
   return () => {
     clearInterval(timer);
     if (st.es) st.es.close();
+    STATES.delete(model.get("key"));
   };
 }
 
@@ -134,7 +142,8 @@ function text(tag, value, css) {
 }
 
 function render({ model, el }) {
-  const st = model.__sse;
+  const st = STATES.get(model.get("key"));
+  if (!st) return;
   const root = document.createElement("div");
   root.className = "sse-nb-browser";
   root.style.cssText = "font:13px/1.6 system-ui,sans-serif";
@@ -163,6 +172,8 @@ function render({ model, el }) {
     root.dataset.state = name;
     root.dataset.lastId = st.lastId;
     root.dataset.received = String(st.received);
+    root.dataset.route = st.route || "";
+    root.dataset.client = st.client;
     light.style.background = COLOURS[name];
     state.textContent = name;
     info.textContent = `last id ${st.lastId || "—"} · events ${st.received}` + (st.error ? ` · ${st.error}` : "");
@@ -174,6 +185,7 @@ function render({ model, el }) {
         return d;
       }),
     );
+    list.scrollTop = list.scrollHeight;
   }
   let frame = 0;
   const schedule = () => {

@@ -11,33 +11,43 @@ function fmtTime(t) {
   return new Date(t * 1000).toISOString().slice(11, 23);
 }
 
-// One store per model, shared by all its views.
+// One store per model, shared by all its views. anywidget hands initialize() and each render()
+// different wrappers of the model, so stores are found by the model's `key` trait.
+const STORES = (globalThis.__sse_nb_tables ??= new Map());
+
 function storeOf(model) {
-  if (!model.__sseStore) {
-    const store = { rows: [], total: 0, listeners: new Set() };
-    model.on("msg:custom", (msg) => {
-      if (!msg || (msg.kind !== "rows" && msg.kind !== "reset")) return;
-      const max = Math.max(1, model.get("max_rows"));
-      if (msg.kind === "reset") {
-        // Keep rows newer than the reset (deltas that overtook it), drop the rest.
-        const newest = msg.rows.length ? msg.rows[msg.rows.length - 1][0] : 0;
-        store.rows = msg.rows.concat(store.rows.filter((r) => r[0] > newest));
-      } else {
-        const last = store.rows.length ? store.rows[store.rows.length - 1][0] : 0;
-        for (const r of msg.rows) if (r[0] > last) store.rows.push(r);
-      }
-      if (store.rows.length > max) store.rows.splice(0, store.rows.length - max);
-      store.total = Math.max(store.total, msg.total);
-      for (const fn of store.listeners) fn();
-    });
-    model.__sseStore = store;
-    model.send({ kind: "sync" });
+  const key = model.get("key");
+  let store = STORES.get(key);
+  if (!store) {
+    store = { rows: [], total: 0, listeners: new Set() };
+    STORES.set(key, store);
   }
-  return model.__sseStore;
+  return store;
 }
 
 function initialize({ model }) {
-  storeOf(model);
+  const store = storeOf(model);
+  const onMsg = (msg) => {
+    if (!msg || (msg.kind !== "rows" && msg.kind !== "reset")) return;
+    const max = Math.max(1, model.get("max_rows"));
+    if (msg.kind === "reset") {
+      // Keep rows newer than the reset (deltas that overtook it), drop the rest.
+      const newest = msg.rows.length ? msg.rows[msg.rows.length - 1][0] : 0;
+      store.rows = msg.rows.concat(store.rows.filter((r) => r[0] > newest));
+    } else {
+      const last = store.rows.length ? store.rows[store.rows.length - 1][0] : 0;
+      for (const r of msg.rows) if (r[0] > last) store.rows.push(r);
+    }
+    if (store.rows.length > max) store.rows.splice(0, store.rows.length - max);
+    store.total = Math.max(store.total, msg.total);
+    for (const fn of store.listeners) fn();
+  };
+  model.on("msg:custom", onMsg);
+  model.send({ kind: "sync" });
+  return () => {
+    model.off("msg:custom", onMsg);
+    STORES.delete(model.get("key"));
+  };
 }
 
 function cell(text, extra) {

@@ -2,8 +2,8 @@
 // close, drop, resume and gap. Labels are SVG text nodes (textContent), never markup.
 
 const NS = "http://www.w3.org/2000/svg";
-const LANE = 34; // px per lane
-const LEFT = 150; // px for lane labels
+const LANE = 46; // px per lane: a row of labels above the bar and one below
+const LEFT = 140; // px for lane labels
 const WIDTH = 760; // viewBox width
 const COLOURS = { open: "#2e9e44", connecting: "#f0a202", closed: "#bbbbbb" };
 const MARKS = { open: "#2e9e44", resume: "#1f6feb", close: "#d1342f", drop: "#d1342f", gap: "#8250df" };
@@ -37,12 +37,15 @@ function render({ model, el }) {
     const span = Math.max(t1 - t0, 1);
     const x = (t) => LEFT + ((t - t0) / span) * (WIDTH - LEFT - 10);
     const height = Math.max(1, lanes.length) * LANE + 24;
+    const LABEL_CHARS = 24; // lane labels are cut to fit LEFT
     const root_svg = svg("svg", { viewBox: `0 0 ${WIDTH} ${height}`, width: "100%", role: "img" });
     root_svg.append(svg("title", {}, `${model.get("kind")} timeline`));
     lanes.forEach((lane, i) => {
-      const y = i * LANE + 14;
+      const y = i * LANE + 22;
       const g = svg("g", { class: "sse-nb-lane" });
-      g.append(svg("text", { x: 4, y: y + 4, fill: "currentColor" }, lane.label.slice(0, 28)));
+      const name = svg("text", { x: 4, y: y + 4, fill: "currentColor" }, lane.label.slice(0, LABEL_CHARS));
+      name.append(svg("title", {}, lane.label));
+      g.append(name);
       for (const s of lane.segments) {
         const end = s.end ?? (s.kind === "closed" ? s.start : now);
         const w = Math.max(2, x(end) - x(s.start));
@@ -55,16 +58,23 @@ function render({ model, el }) {
         const c = MARKS[m.kind] || "#444";
         g.append(svg("line", { x1: mx, x2: mx, y1: y - 9, y2: y + 9, stroke: c, "stroke-width": 2 }));
         const above = j % 2 === 0;
-        const label = svg("text", { x: mx + 3, y: above ? y - 8 : y + 15, fill: c, "data-kind": m.kind }, m.label);
+        const nearEnd = mx > WIDTH - 120;
+        const label = svg(
+          "text",
+          { x: nearEnd ? mx - 3 : mx + 3, y: above ? y - 10 : y + 19, fill: c, "data-kind": m.kind, "text-anchor": nearEnd ? "end" : "start" },
+          m.label,
+        );
+        if (m.detail) label.append(svg("title", {}, m.detail));
         g.append(label);
       });
       root_svg.append(g);
     });
-    const axisY = lanes.length * LANE + 16;
+    const axisY = Math.max(1, lanes.length) * LANE + 4;
     root_svg.append(svg("line", { x1: LEFT, x2: WIDTH - 10, y1: axisY, y2: axisY, stroke: "#999" }));
     root_svg.append(svg("text", { x: LEFT, y: axisY + 10, fill: "#777" }, "0 s"));
     root_svg.append(svg("text", { x: WIDTH - 60, y: axisY + 10, fill: "#777" }, `${span.toFixed(1)} s`));
     root.replaceChildren(root_svg);
+    root.dataset.kind = model.get("kind");
     root.dataset.lanes = String(lanes.length);
     root.dataset.marks = lanes.map((l) => l.marks.map((m) => m.kind).join(",")).join(";");
   }

@@ -1,0 +1,228 @@
+"""The widgets in a real JupyterLab in headless Chromium: what a reader of the notebooks sees.
+
+One Lab and one notebook for the module: it starts a server, a Python client and every widget.
+The tests then act as the reader would (buttons in the page) or as later cells would
+(``lab.execute``), and wait on what the widgets write into the DOM (``data-*`` attributes,
+text), never on the kernel's busy indicator. The last test saves a screenshot of each widget
+under docs/img/.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.lab import Lab, lab  # noqa: F401  (the fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.lab]
+
+IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
+
+#: Milliseconds to wait for something to show in the page (a loaded 2-core machine).
+SHOW = 30_000
+
+HOSTILE = '<img src=x onerror="window.__pwned=1"></script><script>window.__pwned=2</script>'
+
+CELLS = [
+    """\
+from sse_nb import EventServer, EventSource
+from sse_nb.widgets import BrowserEventSource, ClientPanel, ServerPanel, Timeline
+server = EventServer(heartbeat=2.0).start()
+es = EventSource(server.url)""",
+    "panel = ClientPanel(es)\npanel",
+    "server_panel = ServerPanel(server)\nserver_panel",
+    "client_timeline = Timeline(es)\nclient_timeline",
+    "server_timeline = Timeline(server)\nserver_timeline",
+    "direct = BrowserEventSource(server, mode='direct')\ndirect",
+    "proxied = BrowserEventSource(server, mode='proxy')\nproxied",
+]
+
+RGB = {"OPEN": "rgb(46, 158, 68)", "CLOSED": "rgb(209, 52, 47)", "CONNECTING": "rgb(240, 162, 2)"}
+
+
+@pytest.fixture(scope="module")
+def nb(lab: Lab, browser: Any) -> Iterator[Any]:  # noqa: F811
+    """The notebook page, run once for the module."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 2400})
+    page = ctx.new_page()
+    try:
+        lab.run_notebook(page, "widgets.ipynb", CELLS)
+        page.wait_for_selector(".sse-nb-status[data-state=OPEN]", timeout=SHOW)
+        yield page
+    finally:
+        try:
+            lab.execute(page, "es.close(); server.stop()")
+        finally:
+            ctx.close()
+
+
+def run(lab: Lab, page: Any, code: str) -> str:  # noqa: F811
+    return lab.execute(page, code)
+
+
+def light_colour(page: Any, root: str) -> str:
+    return str(
+        page.eval_on_selector(f"{root} .sse-nb-light", "e => getComputedStyle(e).backgroundColor")
+    )
+
+
+def browser_state(page: Any, route: str) -> dict[str, str]:
+    return dict(
+        page.eval_on_selector(f".sse-nb-browser[data-route={route}]", "e => ({...e.dataset})")
+    )
+
+
+def wait_browser(page: Any, route: str, js_condition: str) -> None:
+    page.wait_for_function(
+        f"""() => {{
+            const e = document.querySelector(".sse-nb-browser[data-route={route}]");
+            if (!e) return false;
+            const d = e.dataset;
+            return {js_condition};
+        }}""",
+        timeout=SHOW,
+    )
+
+
+def test_jupyter_server_proxy_is_enabled(lab: Lab) -> None:  # noqa: F811
+    assert "server_processes" in lab.api("server-proxy/servers-info")
+
+
+def test_rows_appear_and_hostile_data_creates_no_element(lab: Lab, nb: Any) -> None:  # noqa: F811
+    run(lab, nb, f"for i in range(5): server.publish(f'event {{i}}')\nserver.publish({HOSTILE!r})")
+    nb.wait_for_selector(".sse-nb-table[data-total='6']", timeout=SHOW)
+    texts = nb.eval_on_selector_all(
+        ".sse-nb-table .sse-nb-row", "rows => rows.map(r => r.children[3].textContent)"
+    )
+    assert texts == [f"event {i}" for i in range(5)] + [HOSTILE]
+    assert nb.evaluate("document.querySelectorAll('img[src=x]').length") == 0
+    assert nb.evaluate("window.__pwned === undefined")
+    assert nb.eval_on_selector(".sse-nb-status", "e => e.dataset.state") == "OPEN"
+    assert light_colour(nb, ".sse-nb-status") == RGB["OPEN"]
+
+
+def test_status_light_turns_red_on_close_and_green_on_resume(lab: Lab, nb: Any) -> None:  # noqa: F811
+    panel = nb.locator(".sse-nb-client-panel")
+    panel.get_by_role("button", name="Close").click()
+    nb.wait_for_selector(".sse-nb-status[data-state=CLOSED]", timeout=SHOW)
+    assert light_colour(nb, ".sse-nb-status") == RGB["CLOSED"]
+    # Events published while the client is closed are missed, then replayed on resume.
+    run(lab, nb, "for i in range(3): server.publish(f'missed {i}')")
+    panel.get_by_role("button", name="Reconnect").click()
+    nb.wait_for_selector(".sse-nb-status[data-state=OPEN]", timeout=SHOW)
+    assert light_colour(nb, ".sse-nb-status") == RGB["OPEN"]
+    nb.wait_for_selector(".sse-nb-table[data-total='9']", timeout=SHOW)
+    ids = nb.eval_on_selector_all(
+        ".sse-nb-table .sse-nb-row", "rows => rows.map(r => r.children[1].textContent)"
+    )
+    assert ids == [str(i) for i in range(1, 10)]  # no gap, nothing twice
+    nb.wait_for_function(
+        """() => (document.querySelector(".sse-nb-timeline[data-kind=client]")
+                  || {dataset: {}}).dataset.marks === "open,close,resume" """,
+        timeout=SHOW,
+    )
+
+
+def test_server_panel_publishes_and_drops_from_the_page(lab: Lab, nb: Any) -> None:  # noqa: F811
+    srv = nb.locator(".sse-nb-server")
+    srv.locator("input.sse-nb-data").fill("from the page")
+    srv.get_by_role("button", name="Publish").click()
+    nb.wait_for_selector(".sse-nb-table[data-total='10']", timeout=SHOW)
+    code = "print([c.id for c in server.clients if c.state == 'open' and c.id[0] == 'c'][-1])"
+    client_id = run(lab, nb, code).strip()
+    srv.locator(f"tr.sse-nb-client[data-id='{client_id}'] button.sse-nb-drop").click()
+    nb.wait_for_selector(
+        f".sse-nb-server tr.sse-nb-client[data-id='{client_id}'][data-state=closed]",
+        timeout=SHOW,
+    )
+    # The Python client notices the drop and reconnects by itself, resuming.
+    nb.wait_for_function(
+        """() => (document.querySelector(".sse-nb-timeline[data-kind=client]")
+                  || {dataset: {}}).dataset.marks.endsWith("drop,resume")""",
+        timeout=SHOW,
+    )
+    nb.wait_for_selector(".sse-nb-status[data-state=OPEN]", timeout=SHOW)
+
+
+@pytest.mark.parametrize("route", ["direct", "proxy"])
+def test_browser_event_source_closes_from_python_and_resumes_with_its_own_id(
+    lab: Lab,  # noqa: F811
+    nb: Any,
+    route: str,
+) -> None:
+    name = "direct" if route == "direct" else "proxied"
+    wait_browser(nb, route, 'd.state === "OPEN"')
+    run(lab, nb, f"for i in range(2): server.publish(f'{route} {{i}}')")
+    last = run(lab, nb, "print(server.last_id())").strip()
+    wait_browser(nb, route, f'd.lastId === "{last}"')
+    before = int(browser_state(nb, route)["received"])
+    first_client = browser_state(nb, route)["client"]
+
+    run(lab, nb, f"{name}.close()")
+    wait_browser(nb, route, 'd.state === "CLOSED"')
+    # The server's registry is right either way: through the proxy the widget told it.
+    info = json.loads(
+        run(
+            lab,
+            nb,
+            "import json\n"
+            f"print(json.dumps([(c.state, c.close_reason) for c in server.clients"
+            f" if c.id == {first_client!r}]))",
+        )
+    )
+    assert info == [["closed", "client closed"]]
+
+    run(lab, nb, f"for i in range(3): server.publish(f'{route} missed {{i}}')")
+    newest = run(lab, nb, "print(server.last_id())").strip()
+    run(lab, nb, f"{name}.open()")
+    wait_browser(nb, route, f'd.state === "OPEN" && d.lastId === "{newest}"')
+    assert int(browser_state(nb, route)["received"]) == before + 3  # the missed ones, once
+    resumed = json.loads(
+        run(
+            lab,
+            nb,
+            f"print(json.dumps([c.resumed_from for c in server.clients"
+            f" if c.id == {name}.client_id]))",
+        )
+    )
+    assert resumed == [last]  # the browser's own last id, sent as ?lastEventId=
+    # The kernel hears the page's reports too.
+    state = run(lab, nb, f"print({name}.ready_state.name, {name}.last_event_id)").split()
+    assert state == ["OPEN", newest]
+
+
+def test_browser_event_source_reconnects_by_itself_after_a_drop(lab: Lab, nb: Any) -> None:  # noqa: F811
+    wait_browser(nb, "direct", 'd.state === "OPEN"')
+    last = browser_state(nb, "direct")["lastId"]
+    client = browser_state(nb, "direct")["client"]
+    run(lab, nb, f"server.disconnect({client!r}); server.publish('after the drop')")
+    newest = run(lab, nb, "print(server.last_id())").strip()
+    wait_browser(nb, "direct", f'd.state === "OPEN" && d.lastId === "{newest}"')
+    resumed = run(
+        lab,
+        nb,
+        f"print([c.resumed_from for c in server.clients if c.id == {client!r}][-1])",
+    ).strip()
+    assert resumed == last  # the browser sent Last-Event-ID itself on its reconnect
+
+
+def test_screenshots_of_each_widget(lab: Lab, nb: Any) -> None:  # noqa: F811
+    IMG.mkdir(parents=True, exist_ok=True)
+    shots = {
+        "client_panel.png": ".sse-nb-client-panel",
+        "status_light.png": ".sse-nb-status",
+        "event_table.png": ".sse-nb-table",
+        "server_panel.png": ".sse-nb-server",
+        "timeline_client.png": ".sse-nb-timeline[data-kind=client]",
+        "timeline_server.png": ".sse-nb-timeline[data-kind=server]",
+        "browser_event_source.png": ".sse-nb-browser[data-route=direct]",
+    }
+    for name, selector in shots.items():
+        loc = nb.locator(selector).first
+        loc.scroll_into_view_if_needed()
+        loc.screenshot(path=str(IMG / name))
+        assert (IMG / name).stat().st_size > 1000
