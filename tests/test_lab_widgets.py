@@ -39,6 +39,12 @@ es = EventSource(server.url)""",
     "server_timeline = Timeline(server)\nserver_timeline",
     "direct = BrowserEventSource(server, mode='direct')\ndirect",
     "proxied = BrowserEventSource(server, mode='proxy')\nproxied",
+    """\
+from sse_nb.protocol import Event
+from sse_nb.widgets import EventTable
+big = EventTable(max_rows=100_000, height=200)
+big.add_class("big-table")
+big""",
 ]
 
 RGB = {"OPEN": "rgb(46, 158, 68)", "CLOSED": "rgb(209, 52, 47)", "CONNECTING": "rgb(240, 162, 2)"}
@@ -208,6 +214,17 @@ def test_browser_event_source_reconnects_by_itself_after_a_drop(lab: Lab, nb: An
         f"print([c.resumed_from for c in server.clients if c.id == {client!r}][-1])",
     ).strip()
     assert resumed == last  # the browser sent Last-Event-ID itself on its reconnect
+
+
+def test_a_hundred_thousand_rows_are_rendered_windowed(lab: Lab, nb: Any) -> None:  # noqa: F811
+    run(lab, nb, "for i in range(100_000): big.append(Event(data=f'row {i}', id=str(i)))")
+    table = ".big-table .sse-nb-table"
+    nb.wait_for_selector(f"{table}[data-rows='100000'][data-total='100000']", timeout=SHOW)
+    in_dom = nb.eval_on_selector_all(f"{table} .sse-nb-row", "rows => rows.length")
+    assert 0 < in_dom < 100  # only the rows in view (and a few around them) exist
+    nb.eval_on_selector(f"{table} .sse-nb-viewport", "v => { v.scrollTop = 50000 * 22; }")
+    nb.wait_for_selector(f"{table} .sse-nb-row[data-n='50001']", timeout=SHOW)
+    assert nb.eval_on_selector_all(f"{table} .sse-nb-row", "rows => rows.length") < 100
 
 
 def test_screenshots_of_each_widget(lab: Lab, nb: Any) -> None:  # noqa: F811
