@@ -13,6 +13,7 @@ import pytest
 from test_client_servers import OddServer, odd_server
 
 from sse_nb.client import AsyncEventSource, Transition
+from sse_nb.client.source import MAX_BUFFERED_EVENTS
 from sse_nb.errors import (
     BadContentType,
     BadStatus,
@@ -237,6 +238,33 @@ async def test_a_replayed_id_is_not_delivered_twice(odd: OddServer) -> None:
         events = await take(es, 4)
     assert [e.data for e in events] == ["a", "b", "c", "x"]
     assert es.duplicates >= 1
+
+
+async def test_a_late_consumer_pauses_the_reader_and_loses_nothing(odd: OddServer) -> None:
+    n = MAX_BUFFERED_EVENTS * 2 + 500
+    odd.state.log = [(str(i), str(i)) for i in range(n)]
+    async with AsyncEventSource(odd.url("/replay?bulk=1"), reconnect=FOREVER) as es:
+        first = await es.next(timeout=LIMIT)  # from now on a full buffer pauses the reader
+        await wait_for(lambda: es.events_received >= MAX_BUFFERED_EVENTS)
+        rest = [await es.next(timeout=LIMIT) for _ in range(n - 1)]
+    assert [e.data for e in [first, *rest]] == [str(i) for i in range(n)]
+    assert es.dropped == 0
+
+
+async def test_without_a_consumer_the_oldest_buffered_events_are_dropped_and_counted(
+    odd: OddServer,
+) -> None:
+    n = MAX_BUFFERED_EVENTS * 2 + 500
+    odd.state.log = [(str(i), str(i)) for i in range(n)]
+    async with AsyncEventSource(odd.url("/replay?bulk=1"), reconnect=FOREVER) as es:
+        await wait_for(lambda: es.events_received == n)
+        kept = n - es.dropped
+        assert MAX_BUFFERED_EVENTS <= kept < n
+        events = [await es.next(timeout=LIMIT) for _ in range(kept)]
+        with pytest.raises(TimeoutError):
+            await es.next(timeout=0.01)
+    assert [e.data for e in events] == [str(i) for i in range(es.dropped, n)]
+    assert len(es.history) == 1000 and es.history[-1].event.data == str(n - 1)
 
 
 async def test_reconnect_after_close_resumes_from_the_last_id(odd: OddServer) -> None:

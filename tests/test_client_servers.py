@@ -49,6 +49,7 @@ class State:
     seen: list[Seen] = field(default_factory=list)
     log: list[tuple[str, str]] = field(default_factory=list)  # (id, data) of /replay
     stop: asyncio.Event | None = None
+    gate: asyncio.Event | None = None
 
     def requests(self, path: str) -> list[Seen]:
         return [s for s in self.seen if s.path == path]
@@ -98,8 +99,26 @@ class Replay(Base):
         last = self.request.headers.get("Last-Event-ID")
         ids = [i for i, _ in self.state.log]
         start = ids.index(last) + 1 if last in ids else 0
-        for ev_id, data in self.state.log[start : start + per]:
+        chosen = self.state.log[start : start + per]
+        if self.get_argument("bulk", None):  # one write: a fast producer
+            await self.send(b"".join(encode_event(data, id=ev_id) for ev_id, data in chosen))
+            return
+        for ev_id, data in chosen:
             await self.send(encode_event(data, id=ev_id))
+
+
+class Gated(Base):
+    """Sends ``state.log`` only once the test opens ``state.gate``: nothing can arrive early."""
+
+    async def get(self) -> None:
+        self.start_stream()
+        await self.flush()
+        assert self.state.gate is not None
+        with suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.state.gate.wait(), SILENT_FOR)
+        for ev_id, data in self.state.log:
+            await self.send(encode_event(data, id=ev_id))
+        await self.stay_silent()
 
 
 class Status(Base):
@@ -201,6 +220,7 @@ class OddServer:
         self.app = tornado.web.Application(
             [
                 (r"/replay", Replay, {"state": s}),
+                (r"/gated", Gated, {"state": s}),
                 (r"/status/(\d+)", Status, {"state": s}),
                 (r"/wrong-type", WrongType, {"state": s}),
                 (r"/redirect", Redirect, {"state": s}),
@@ -220,6 +240,7 @@ class OddServer:
     def start(self) -> OddServer:
         async def start() -> None:
             self.state.stop = asyncio.Event()
+            self.state.gate = asyncio.Event()
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("127.0.0.1", 0))
@@ -231,6 +252,11 @@ class OddServer:
 
         _runtime.run(start())
         return self
+
+    def open_gate(self) -> None:
+        """Let ``/gated`` responses send their events."""
+        assert self.state.gate is not None
+        _runtime.call_soon(self.state.gate.set)
 
     def stop(self) -> None:
         async def stop() -> None:

@@ -49,10 +49,11 @@ def test_callbacks_run_on_the_runtime_thread(odd: OddServer) -> None:
         threads.add(_runtime.in_runtime_thread())
         got.append(ev)
 
-    es = EventSource(odd.url("/replay"), reconnect=FOREVER)
+    es = EventSource(odd.url("/gated"), reconnect=FOREVER)
     try:
         es.on("message", on_message)
         es.on("state", states.append)
+        odd.open_gate()
         wait_until(lambda: len(got) == 2, LIMIT, what="two callbacks")
     finally:
         es.close()

@@ -24,10 +24,13 @@ to ``on("state", ...)`` listeners; events go to ``history``, to listeners and to
 buffer. All of it happens on the driver's event loop thread.
 
 Duplicate suppression: a replay can overlap what was already delivered (a server replaying from
-an older id, or a proxy re-sending). Ids are opaque strings in the standard, so "already seen"
-cannot be "id <= last id"; instead the last ``DEDUP_WINDOW`` ids are kept in a set with a FIFO
-of their arrival order, and an event whose id is in the set is dropped (counted in
-``duplicates``). Events without an ``id:`` field are always delivered.
+an older id, or a proxy re-sending). ``dedupe.RecentIds`` remembers the last ``DEDUP_WINDOW``
+events and checks the first ``DEDUP_WINDOW`` events of each new connection against their ids
+(opaque strings, so integer and arbitrary ids alike), dropping and counting repeats in
+``duplicates``. Events without an ``id:`` field are always delivered.
+
+The receive path works per chunk, not per event: one parser call, one set check for duplicates,
+history records made only for the events it will keep, one buffer ``extend`` and one wake-up.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import anyio
@@ -53,6 +57,7 @@ from ..errors import (
 )
 from ..protocol import Event, EventParser, LineTooLongError, ReadyState, ReconnectPolicy
 from .connection import CLOSE_TIMEOUT, NoContent, default_client, open_stream
+from .dedupe import DEDUP_WINDOW, RecentIds
 
 __all__ = [
     "DEDUP_WINDOW",
@@ -71,16 +76,16 @@ logger = logging.getLogger("sse_nb.client")
 DEFAULT_HISTORY = 1000
 #: State transitions kept: a flapping connection must not grow memory without bound.
 MAX_TRANSITIONS = 1000
-#: Ids remembered for duplicate suppression; a replay overlap longer than this is not detected.
-#: 10,000 ids cost about 1 MB and cover any replay window a server log holds by default.
-DEDUP_WINDOW = 10_000
-#: Events waiting for an ``async for`` consumer before the reader pauses (TCP backpressure);
-#: while nobody iterates, the oldest beyond this are dropped and counted in ``dropped``.
+#: Events waiting for an ``async for`` consumer before the reader pauses until the consumer has
+#: taken them all (TCP backpressure); while nobody iterates, the oldest beyond this are dropped
+#: and counted in ``dropped``.
 MAX_BUFFERED_EVENTS = 10_000
 #: The event type of the server's gap signal (its data is JSON: requested and oldest ids).
 GAP_EVENT = "sse_nb.gap"
+_GAP_BYTES = GAP_EVENT.encode()
 
 Listener = Callable[[Any], None]
+_type_of = itemgetter(0)  # Event.type; itemgetter is faster than the NamedTuple's property
 Spawner = Callable[[Callable[[int], Coroutine[Any, Any, None]], int], Any]
 
 
@@ -168,14 +173,16 @@ class AsyncEventSource:
         self.gap: dict[str, Any] | None = None
         self.events_received = 0
         self.reconnects = 0
-        self.duplicates = 0
         self.dropped = 0
-        self._history: deque[Received] = deque(maxlen=history)
+        # History is kept per chunk, (arrival time, events), and made into ``Received`` records
+        # only when read: the receive path then costs O(1) per chunk instead of O(1) per event.
+        self._history_size = history
+        self._chunks: deque[tuple[float, list[Event]]] = deque()
+        self._chunked = 0  # events held in _chunks
         self._transitions: deque[Transition] = deque(maxlen=MAX_TRANSITIONS)
         self._listeners: dict[str, list[Listener]] = {}
         self._sinks: list[Callable[[list[Event]], None]] = []
-        self._seen: set[str] = set()
-        self._seen_order: deque[str] = deque()
+        self._recent = RecentIds(DEDUP_WINDOW)
 
         self._generation = 0
         self._scope: anyio.CancelScope | None = None  # the running driver's
@@ -184,10 +191,15 @@ class AsyncEventSource:
 
         self._buffering = _buffer
         self._iterating = False
-        self._buffer: deque[Event] = deque()
+        # Events for iteration, kept as the chunks they arrived in; ``_partial`` is the list
+        # iterator of the chunk being taken (it remembers its place if the consumer stops).
+        self._pending: deque[list[Event]] = deque()
+        self._pending_count = 0  # events in _pending
+        self._partial: Iterator[Event] | None = None
         self._wakeup: anyio.Event | None = None  # set when events arrive or the state ends
         self._room: anyio.Event | None = None  # set when the consumer has drained the buffer
         self._raised = False
+        self._gap_pending = False  # the bytes named the gap event; look for it in the events
         self._record(ReadyState.CONNECTING, "created")
 
     # -- public state -----------------------------------------------------------------------
@@ -208,9 +220,21 @@ class AsyncEventSource:
         return self._retry_ms
 
     @property
+    def duplicates(self) -> int:
+        """Events not delivered because their id was already seen (a replay overlap)."""
+        return self._recent.duplicates
+
+    @property
     def history(self) -> list[Received]:
         """The last ``history`` events delivered, oldest first."""
-        return list(self._history)
+        chunks = list(self._chunks)  # one C-level copy: safe to read from another thread
+        out: list[Received] = []
+        for t, events in reversed(chunks):
+            out.extend(Received(t, ev) for ev in reversed(events))
+            if len(out) >= self._history_size:
+                break
+        out.reverse()
+        return out[-self._history_size :] if self._history_size else []
 
     @property
     def transitions(self) -> list[Transition]:
@@ -375,21 +399,30 @@ class AsyncEventSource:
                 if generation != self._generation:
                     return False
                 opened = True
+                self._recent.connected()
                 self._announce()
                 parser = EventParser(self._last_event_id, self._retry_ms)
                 feed = parser.feed
+                tail = b""
                 async for chunk in response.aiter_raw():
                     if idle:
                         idle_scope.deadline = anyio.current_time() + idle
+                    # One byte search per chunk spares a look at every event's type.
+                    if _GAP_BYTES in chunk or _GAP_BYTES in tail + chunk[: len(_GAP_BYTES)]:
+                        self._gap_pending = True
+                    tail = chunk[-len(_GAP_BYTES) :]
                     try:
                         events = feed(chunk)
                     except LineTooLongError as exc:
+                        if exc.events:  # what the chunk completed before the limit is kept
+                            self._last_event_id = parser.last_event_id
+                            self._deliver(exc.events)
                         raise StreamError(f"{self.url}: {exc}") from exc
                     self._last_event_id = parser.last_event_id
                     self._retry_ms = parser.retry
                     if events:
                         self._deliver(events)
-                        if self._iterating and len(self._buffer) >= MAX_BUFFERED_EVENTS:
+                        if self._iterating and self._pending_count >= MAX_BUFFERED_EVENTS:
                             # A slow consumer is not a dead server: no idle deadline meanwhile.
                             idle_scope.deadline = math.inf
                             await self._wait_for_room()
@@ -421,29 +454,22 @@ class AsyncEventSource:
     def _deliver(self, events: list[Event]) -> None:
         """Dedupe, record, tell listeners and sinks, buffer for iteration: once per chunk."""
         if self.dedupe:
-            seen = self._seen
-            order = self._seen_order
-            fresh: list[Event] = []
-            for ev in events:
-                ev_id = ev.id
-                if ev_id is not None:
-                    if ev_id in seen:
-                        self.duplicates += 1
-                        continue
-                    seen.add(ev_id)
-                    order.append(ev_id)
-                    if len(order) > DEDUP_WINDOW:
-                        seen.discard(order.popleft())
-                fresh.append(ev)
-            events = fresh
+            events = self._recent.fresh(events)
             if not events:
                 return
-        now = time.time()
-        self._history.extend([Received(now, ev) for ev in events])
+        if self._history_size:
+            chunks = self._chunks
+            chunks.append((time.time(), events))
+            self._chunked += len(events)
+            # Drop whole chunks that lie entirely beyond the last ``history`` events.
+            while self._chunked - len(chunks[0][1]) >= self._history_size:
+                self._chunked -= len(chunks.popleft()[1])
         self.events_received += len(events)
-        for ev in events:
-            if ev.type == GAP_EVENT:
-                self._take_gap(ev)
+        if self._gap_pending and GAP_EVENT in map(_type_of, events):
+            self._gap_pending = False
+            for ev in events:
+                if ev.type == GAP_EVENT:
+                    self._take_gap(ev)
         if self._listeners:
             emit = self._emit
             for ev in events:
@@ -452,13 +478,14 @@ class AsyncEventSource:
         for sink in self._sinks:
             sink(events)
         if self._buffering:
-            buf = self._buffer
-            buf.extend(events)
-            if not self._iterating and len(buf) > MAX_BUFFERED_EVENTS:
-                extra = len(buf) - MAX_BUFFERED_EVENTS
-                for _ in range(extra):
-                    buf.popleft()
-                self.dropped += extra
+            pending = self._pending
+            pending.append(events)
+            self._pending_count += len(events)
+            if not self._iterating:
+                while self._pending_count - len(pending[0]) >= MAX_BUFFERED_EVENTS:
+                    dropped = len(pending.popleft())
+                    self._pending_count -= dropped
+                    self.dropped += dropped
             self._wake()
 
     def _take_gap(self, ev: Event) -> None:
@@ -501,17 +528,48 @@ class AsyncEventSource:
         self._room = anyio.Event()
         await self._room.wait()
 
-    def __aiter__(self) -> AsyncEventSource:
+    def __aiter__(self) -> AsyncIterator[Event]:
         if not self._buffering:
             raise TypeError("this source feeds a synchronous EventSource; iterate that instead")
         self._iterating = True
-        return self
+        return self._iterate()
 
-    async def __anext__(self) -> Event:
-        try:
-            return await self.next()
-        except SourceClosed:
-            raise StopAsyncIteration from None
+    async def _iterate(self) -> AsyncIterator[Event]:
+        """Every event until CLOSED: loops over whole chunks, awaits only when none is left."""
+        pending = self._pending
+        while True:
+            part = self._partial
+            if part is not None:
+                for ev in part:
+                    yield ev
+                self._partial = None
+            while pending:
+                chunk = pending.popleft()
+                self._pending_count -= len(chunk)
+                part = self._partial = iter(chunk)
+                for ev in part:
+                    yield ev
+                self._partial = None
+            try:
+                ev = await self.next()  # lets a paused reader go on, then waits
+            except SourceClosed:
+                return
+            yield ev
+
+    def _take(self) -> Event | None:
+        """The next buffered event, or None when there is none."""
+        while True:
+            part = self._partial
+            if part is not None:
+                ev = next(part, None)
+                if ev is not None:
+                    return ev
+                self._partial = None
+            if not self._pending:
+                return None
+            chunk = self._pending.popleft()
+            self._pending_count -= len(chunk)
+            self._partial = iter(chunk)
 
     async def next(self, timeout: float | None = None) -> Event:
         """The next event; ``TimeoutError`` after ``timeout`` s, ``SourceClosed`` once CLOSED.
@@ -520,14 +578,16 @@ class AsyncEventSource:
         instead of ``SourceClosed``.
         """
         self._iterating = True
-        buf = self._buffer
+        ev = self._take()
+        if ev is not None:
+            return ev
+        if self._room is not None:  # the reader paused on a full buffer; it is empty now
+            self._room.set()
+            self._room = None
         with anyio.fail_after(timeout):
             while True:
-                if buf:
-                    ev = buf.popleft()
-                    if self._room is not None and len(buf) <= MAX_BUFFERED_EVENTS // 2:
-                        self._room.set()
-                        self._room = None
+                ev = self._take()
+                if ev is not None:
                     return ev
                 if self._state is ReadyState.CLOSED:
                     if self.error is not None and not self._raised:

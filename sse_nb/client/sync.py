@@ -83,7 +83,8 @@ class EventSource:
         self._source._sinks.append(self._take)
         self._source.on("state", self._state_changed)
         self._source._spawn = lambda fn, gen: _runtime.spawn(fn(gen))
-        self._on_runtime(self._source._start, "connecting")
+        # Not waited for: the caller usually adds listeners next, before the first bytes come.
+        _runtime.call_soon(self._source._start, "connecting")
 
     # -- state, read from any thread ----------------------------------------------------------
 
