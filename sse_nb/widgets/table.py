@@ -87,6 +87,8 @@ class EventTable(anywidget.AnyWidget):
         self._sync = False
         #: Messages sent to the page so far (one per flush with news, or per sync).
         self.messages_sent = 0
+        #: Rows carried by those messages (a burst beyond ``max_rows`` is counted, not sent).
+        self.rows_sent = 0
         self._owns_flusher = flusher is None
         self.flusher = flusher if flusher is not None else Flusher()
         self.flusher.add(self._flush)
@@ -146,6 +148,7 @@ class EventTable(anywidget.AnyWidget):
         self.total = count
         self.send({"kind": kind, "rows": rows, "total": count})
         self.messages_sent += 1
+        self.rows_sent += len(rows)
 
     def close(self) -> None:
         """Stop following the source and close the widget."""
