@@ -29,6 +29,7 @@ CLAIMS = {
         r"^resume with Last-Event-ID -> lost: 0, duplicated: 0\n"
         r"resume with \?lastEventId  -> lost: 0, duplicated: 0$"
     ),
+    "04-magics-tour": r"^lost: 0, duplicated: 0$",
 }
 
 #: The one warning a notebook prints on purpose: the client's log line for a gap signal.
@@ -78,6 +79,8 @@ def test_notebook_runs_headless_and_proves_its_claim(path: Path, tmp_path: Path)
 
 #: Milliseconds for a notebook's Run All to print its summary, lab and machine both loaded.
 RUN_ALL_TIMEOUT = 120_000
+#: Seconds for one Run All test, JupyterLab's start included.
+LAB_TEST_TIMEOUT = 300
 #: Milliseconds for one widget to show a change in the DOM.
 DOM_TIMEOUT = 20_000
 
@@ -116,6 +119,7 @@ def _wait(page: Any, selector: str) -> None:
 
 @pytest.mark.lab
 @pytest.mark.browser
+@pytest.mark.timeout(LAB_TEST_TIMEOUT)
 def test_run_all_manual_close_in_jupyterlab(jupyter_lab: Lab, page: Any) -> None:
     lab = jupyter_lab
     _run_all(lab, page, "01-manual-close")
@@ -131,6 +135,7 @@ def test_run_all_manual_close_in_jupyterlab(jupyter_lab: Lab, page: Any) -> None
 
 @pytest.mark.lab
 @pytest.mark.browser
+@pytest.mark.timeout(LAB_TEST_TIMEOUT)
 def test_run_all_detecting_disconnects_in_jupyterlab(jupyter_lab: Lab, page: Any) -> None:
     lab = jupyter_lab
     _run_all(lab, page, "02-detecting-disconnects")
@@ -143,10 +148,10 @@ def test_run_all_detecting_disconnects_in_jupyterlab(jupyter_lab: Lab, page: Any
     _wait(page, ".sse-nb-browser[data-received='1']")
     out = lab.execute(
         page,
-        "before = len(server.clients)\n"
-        "server.disconnect(page.client_id)\n"
-        "wait_until(lambda: any(c.resumed_from == last and c.state == 'open' "
-        "for c in server.clients[before:]))\n"
+        "cid = page.client_id\n"
+        "server.disconnect(cid)\n"
+        "wait_until(lambda: any(c.id == cid and c.state == 'open' and c.resumed_from == last "
+        "for c in server.clients))\n"
         "print('browser resumed from', last)",
     )
     assert out.startswith("browser resumed from")
@@ -155,21 +160,36 @@ def test_run_all_detecting_disconnects_in_jupyterlab(jupyter_lab: Lab, page: Any
 
 @pytest.mark.lab
 @pytest.mark.browser
+@pytest.mark.timeout(LAB_TEST_TIMEOUT)
 def test_run_all_resume_in_jupyterlab(jupyter_lab: Lab, page: Any) -> None:
     lab = jupyter_lab
     _run_all(lab, page, "03-resume-with-last-event-id")
     _wait(page, ".sse-nb-table[data-last-id='14']")
     # After close(), the page's new EventSource carries the id in ?lastEventId=: no gap.
     _wait(page, ".sse-nb-browser[data-state=OPEN]")
-    lab.execute(page, "first = server.publish('for the browser')")
+    first_id = lab.execute(page, "first = server.publish('for the browser')\nprint(first)").strip()
     _wait(page, ".sse-nb-browser[data-received='1']")
-    lab.execute(page, "page.close()\nmissed = [server.publish(f'missed {n}') for n in range(3)]")
+    missed = lab.execute(
+        page,
+        "page.close()\nmissed = [server.publish(f'missed {n}') for n in range(3)]\nprint(*missed)",
+    ).split()
     _wait(page, ".sse-nb-browser[data-state=CLOSED]")
     lab.execute(page, "page.open()")
-    _wait(page, ".sse-nb-browser[data-received='4']")
+    # Wait in the page, not in the kernel: the page's reports reach the kernel between requests.
+    _wait(page, f".sse-nb-browser[data-last-id='{missed[-1]}'][data-received='4']")
     out = lab.execute(
         page,
-        "wait_until(lambda: [r[1] for r in page.history][-3:] == missed)\n"
-        "print([r[1] for r in page.history], server.clients[-1].resumed_from == first)",
+        "print([r[1] for r in page.history][-4:], server.clients[-1].resumed_from == first)",
     )
-    assert out.strip().endswith("True"), out
+    assert out.strip() == f"{[first_id, *missed]} True", out
+
+
+@pytest.mark.lab
+@pytest.mark.browser
+@pytest.mark.timeout(LAB_TEST_TIMEOUT)
+def test_run_all_magics_tour_in_jupyterlab(jupyter_lab: Lab, page: Any) -> None:
+    _run_all(jupyter_lab, page, "04-magics-tour")
+    _wait(page, ".sse-nb-server[data-published]")
+    # The last cell unloads the extension: the magics' client ends CLOSED.
+    _wait(page, ".sse-nb-status[data-state=CLOSED]")
+    _wait(page, ".sse-nb-table .sse-nb-row")
