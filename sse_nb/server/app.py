@@ -226,8 +226,9 @@ class EventServer:
 
     # -- publishing ----------------------------------------------------------------------
 
-    @staticmethod
-    def _check_channel(channel: str) -> None:
+    def _check_channel(self, channel: str) -> None:
+        if isinstance(channel, str) and channel in self._channels:
+            return
         if not isinstance(channel, str) or not _CHANNEL_RE.fullmatch(channel):
             raise ValueError(
                 f"channel {channel!r} is not a valid name: 1-128 of A-Z a-z 0-9 _ . : ~ -"
