@@ -62,7 +62,7 @@ def closed_port() -> int:
 
 async def test_open_delivers_events_with_the_standard_request_headers(odd: OddServer) -> None:
     odd.state.log = [(str(i), f"e{i}") for i in range(5)]
-    async with AsyncEventSource(odd.url("/replay"), reconnect=FOREVER) as es:
+    async with AsyncEventSource(odd.url("/replay?hold=1"), reconnect=FOREVER) as es:
         events = await take(es, 5)
         assert es.ready_state is ReadyState.OPEN
     assert [e.data for e in events] == [f"e{i}" for i in range(5)]

@@ -86,6 +86,9 @@ class Base(tornado.web.RequestHandler):
 class Replay(Base):
     """Replays ``state.log`` after ``Last-Event-ID``; ``?per=N`` ends the stream after N events.
 
+    ``?retry=MS`` sends a ``retry:`` first, ``?bulk=1`` writes all in one go, ``?hold=1`` keeps
+    the stream open afterwards.
+
     A resumable server in miniature: each connection ends after ``per`` events, so a client
     only gets everything by reconnecting with the right ``Last-Event-ID``.
     """
@@ -105,6 +108,8 @@ class Replay(Base):
             return
         for ev_id, data in chosen:
             await self.send(encode_event(data, id=ev_id))
+        if self.get_argument("hold", None):  # keep the stream open, quiet
+            await self.stay_silent()
 
 
 class Gated(Base):

@@ -8,8 +8,8 @@ Where duplicates come from: a reconnect whose replay starts before the last even
 server resuming from an older id, a proxy re-sending, several servers behind one name). So the
 check sits where the overlap can be: at the start of each connection.
 
-- It keeps the last ``window`` delivered events as the chunks they arrived in (one reference per
-  chunk, no per-event work).
+- It keeps the ids of the last ``window`` delivered events, one list per chunk as they arrived
+  (a C-level ``map`` per chunk; the events themselves, and their data, are not held).
 - When a connection opens (``connected()``), the ids of those events become a set, and each of
   the first ``window`` events of the new connection is checked against it (and added to it). A
   chunk is checked with set operations in C (``isdisjoint``), the common case of no duplicate;
@@ -47,8 +47,8 @@ class RecentIds:
             raise ValueError("window must be >= 1")
         self.window = window
         self.duplicates = 0
-        self._chunks: deque[list[Event]] = deque()
-        self._held = 0  # events in _chunks
+        self._chunks: deque[list[str | None]] = deque()  # ids, chunk by chunk
+        self._held = 0  # ids in _chunks
         self._check: set[str | None] | None = None  # ids to check against, while replaying
         self._checked = 0
 
@@ -56,7 +56,7 @@ class RecentIds:
         """A new connection opened: its first ``window`` events may overlap what came before."""
         ids: set[str | None] = set()
         for chunk in self._chunks:
-            ids.update(map(_id_of, chunk))
+            ids.update(chunk)
         ids.discard(None)
         self._check = ids
         self._checked = 0
@@ -71,7 +71,7 @@ class RecentIds:
                 self._check = None  # live streaming now; stop paying for the check
         if events:
             chunks = self._chunks
-            chunks.append(events)
+            chunks.append(list(map(_id_of, events)))
             self._held += len(events)
             while self._held - len(chunks[0]) >= self.window:
                 self._held -= len(chunks.popleft())

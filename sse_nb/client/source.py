@@ -581,27 +581,32 @@ class AsyncEventSource:
         ev = self._take()
         if ev is not None:
             return ev
+        if timeout is None:  # no cancel scope to build: this is the hot path of ``async for``
+            return await self._wait_next()
+        with anyio.fail_after(timeout):
+            return await self._wait_next()
+
+    async def _wait_next(self) -> Event:
         if self._room is not None:  # the reader paused on a full buffer; it is empty now
             self._room.set()
             self._room = None
-        with anyio.fail_after(timeout):
-            while True:
-                ev = self._take()
-                if ev is not None:
-                    return ev
-                if self._state is ReadyState.CLOSED:
-                    if self.error is not None and not self._raised:
-                        self._raised = True
-                        raise self.error
-                    raise SourceClosed(f"the event source for {self.url} is closed")
-                if self._spawn is None:
-                    raise RuntimeError(
-                        "this AsyncEventSource is not running; "
-                        "use `async with AsyncEventSource(...) as es`"
-                    )
-                if self._wakeup is None:
-                    self._wakeup = anyio.Event()
-                await self._wakeup.wait()
+        while True:
+            ev = self._take()
+            if ev is not None:
+                return ev
+            if self._state is ReadyState.CLOSED:
+                if self.error is not None and not self._raised:
+                    self._raised = True
+                    raise self.error
+                raise SourceClosed(f"the event source for {self.url} is closed")
+            if self._spawn is None:
+                raise RuntimeError(
+                    "this AsyncEventSource is not running; "
+                    "use `async with AsyncEventSource(...) as es`"
+                )
+            if self._wakeup is None:
+                self._wakeup = anyio.Event()
+            await self._wakeup.wait()
 
 
 class _IdleExpired(Exception):

@@ -1,0 +1,171 @@
+"""Client receive speed: events/s end to end over loopback, sse_nb against httpx-sse.
+
+One command: ``python bench/client.py``. It starts a small Tornado server in a subprocess that
+streams N pre-encoded events as fast as it can, in writes of 64 KiB (a fast producer) and of
+4 KiB (a trickle of small chunks), then has each client read the whole stream from it, several
+rounds, in one run:
+
+- ``sse_nb.AsyncEventSource`` (httpx + anyio, with its parser, dedupe, history and buffer);
+- ``httpx_sse.aconnect_sse`` + ``httpx.AsyncClient`` (the usual way to read SSE with httpx);
+- ``sse_nb.EventParser`` alone over the same bytes (the ceiling: no network, no client).
+
+The table shows the best round of each (the machine is shared; the best round is the one
+least disturbed by others) and sse_nb's speed as a multiple of httpx-sse's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+
+#: Events per stream: enough that a run lasts about a second per client.
+DEFAULT_EVENTS = 200_000
+#: Bytes per server write (and HTTP chunk): a fast producer writes many events at once; a
+#: slower one sends small chunks, where per-chunk costs weigh more.
+WRITE_SIZES = (64 * 1024, 4 * 1024)
+ROUNDS = 3
+
+
+def encoded_events(n: int) -> bytes:
+    from sse_nb.protocol import encode_event
+
+    return b"".join(
+        encode_event(json.dumps({"n": i, "text": "the quick brown fox"}), id=str(i + 1))
+        for i in range(n)
+    )
+
+
+def serve(n: int) -> None:
+    """The server process: print the port, then stream the events to every GET."""
+    import tornado.httpserver
+    import tornado.ioloop
+    import tornado.netutil
+    import tornado.web
+
+    payload = encoded_events(n)
+    pieces = {
+        size: [payload[i : i + size] for i in range(0, len(payload), size)] for size in WRITE_SIZES
+    }
+
+    class Stream(tornado.web.RequestHandler):
+        async def get(self) -> None:
+            self.set_header("Content-Type", "text/event-stream")
+            self.set_header("Cache-Control", "no-cache")
+            for piece in pieces[int(self.get_argument("write"))]:
+                self.write(piece)
+                await self.flush()
+
+    async def main() -> None:
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        server = tornado.httpserver.HTTPServer(tornado.web.Application([(r"/events", Stream)]))
+        server.add_sockets(sockets)
+        print(sockets[0].getsockname()[1], flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+async def run_sse_nb(url: str, n: int) -> int:
+    from sse_nb import AsyncEventSource, ReconnectPolicy
+
+    count = 0
+    async with AsyncEventSource(url, reconnect=ReconnectPolicy(max_attempts=0)) as es:
+        async for _event in es:
+            count += 1
+            if count == n:
+                break
+    return count
+
+
+async def run_httpx_sse(url: str, n: int) -> int:
+    from httpx_sse import aconnect_sse
+
+    count = 0
+    async with (
+        httpx.AsyncClient(timeout=None) as client,
+        aconnect_sse(client, "GET", url) as source,
+    ):
+        async for _sse in source.aiter_sse():
+            count += 1
+            if count == n:
+                break
+    return count
+
+
+def run_parser(payload: bytes, write_size: int) -> int:
+    from sse_nb.protocol import EventParser
+
+    parser = EventParser()
+    count = 0
+    for i in range(0, len(payload), write_size):
+        count += len(parser.feed(payload[i : i + write_size]))
+    return count
+
+
+def timed(fn: Any, *args: Any) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    count = fn(*args)
+    return time.perf_counter() - t0, count
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=DEFAULT_EVENTS)
+    ap.add_argument("--rounds", type=int, default=ROUNDS)
+    ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve:
+        serve(args.events)
+        return
+
+    n = args.events
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--events", str(n)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    payload = encoded_events(n)
+    best: dict[tuple[int, str], float] = {}
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        for write in WRITE_SIZES:
+            url = f"http://127.0.0.1:{port}/events?write={write}"
+            clients: dict[str, Any] = {
+                "sse_nb AsyncEventSource": lambda u=url: asyncio.run(run_sse_nb(u, n)),
+                "httpx-sse + httpx": lambda u=url: asyncio.run(run_httpx_sse(u, n)),
+                "EventParser alone (no I/O)": lambda w=write: run_parser(payload, w),
+            }
+            asyncio.run(run_httpx_sse(url, n))  # warm the server up
+            for _ in range(args.rounds):
+                for name, fn in clients.items():
+                    seconds, count = timed(fn)
+                    if count != n:
+                        raise SystemExit(f"{name} received {count} of {n} events")
+                    best[write, name] = min(best.get((write, name), float("inf")), seconds)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+    size = len(payload)
+    print(f"{n} events ({size / 1e6:.1f} MB) over loopback, best of {args.rounds} rounds")
+    print(f"{'write':>6}  {'client':<28} {'seconds':>8} {'events/s':>11} {'MB/s':>7}")
+    for (write, name), seconds in best.items():
+        print(
+            f"{write // 1024:>4} K  {name:<28} {seconds:>8.3f} {n / seconds:>11,.0f} "
+            f"{size / seconds / 1e6:>7.1f}"
+        )
+    for write in WRITE_SIZES:
+        ratio = best[write, "httpx-sse + httpx"] / best[write, "sse_nb AsyncEventSource"]
+        print(f"{write // 1024:>4} K writes: sse_nb / httpx-sse = {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
