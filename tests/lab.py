@@ -137,6 +137,22 @@ class Lab:
         self.open_notebook(page, name)
         self.run_all(page)
 
+    def start_execute(self, page: Any, code: str) -> None:
+        """Start running ``code`` in the kernel and return at once (a cell that blocks).
+
+        ``window.__labExecuteDone`` becomes true in the page when it has finished.
+        """
+        page.evaluate(
+            """(code) => {
+                window.__labExecuteDone = false;
+                const w = window.jupyterapp.shell.currentWidget;
+                const future = w.sessionContext.session.kernel.requestExecute(
+                    {code, store_history: false});
+                future.done.finally(() => { window.__labExecuteDone = true; });
+            }""",
+            code,
+        )
+
     def execute(self, page: Any, code: str, timeout: int = EXECUTE_TIMEOUT) -> str:
         """Run ``code`` in the open notebook's kernel; return its printed output.
 

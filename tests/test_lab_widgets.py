@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import wait_until
 from tests.lab import Lab, lab  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.lab]
@@ -109,6 +110,15 @@ def test_rows_appear_and_hostile_data_creates_no_element(lab: Lab, nb: Any) -> N
     assert nb.evaluate("window.__pwned === undefined")
     assert nb.eval_on_selector(".sse-nb-status", "e => e.dataset.state") == "OPEN"
     assert light_colour(nb, ".sse-nb-status") == RGB["OPEN"]
+    # The browser's own EventSource lists it as text too.
+    for route in ("direct", "proxy"):
+        wait_browser(nb, route, 'd.lastId === "6"')
+        listed = nb.eval_on_selector(
+            f".sse-nb-browser[data-route={route}] .sse-nb-events", "e => e.textContent"
+        )
+        assert HOSTILE in listed
+    assert nb.evaluate("document.querySelectorAll('img[src=x]').length") == 0
+    assert nb.evaluate("window.__pwned === undefined")
 
 
 def test_status_light_turns_red_on_close_and_green_on_resume(lab: Lab, nb: Any) -> None:  # noqa: F811
@@ -216,6 +226,47 @@ def test_browser_event_source_reconnects_by_itself_after_a_drop(lab: Lab, nb: An
     assert resumed == last  # the browser sent Last-Event-ID itself on its reconnect
 
 
+def test_widgets_update_while_a_cell_blocks(lab: Lab, nb: Any, tmp_path: Path) -> None:  # noqa: F811
+    total = int(nb.eval_on_selector(".sse-nb-table", "e => e.dataset.total"))
+    flag = lab.root / "release-the-cell"
+    # The kernel's main thread blocks (bounded) until the test has seen the rows in the page;
+    # the events are published from another thread meanwhile.
+    lab.start_execute(
+        nb,
+        f"""\
+import os, threading, time
+threading.Timer(0.2, lambda: [server.publish(f"while blocked {{i}}") for i in range(3)]).start()
+for _ in range(600):
+    if os.path.exists({str(flag)!r}):
+        break
+    time.sleep(0.05)
+""",
+    )
+    try:
+        nb.wait_for_selector(f".sse-nb-table[data-total='{total + 3}']", timeout=SHOW)
+        assert nb.evaluate("window.__labExecuteDone") is False  # the cell is still running
+    finally:
+        flag.write_text("go")
+    nb.wait_for_function("() => window.__labExecuteDone === true", timeout=SHOW)
+
+
+def test_a_close_in_the_page_reaches_the_server_through_the_kernel(lab: Lab, nb: Any) -> None:  # noqa: F811
+    # Behind jupyter-server-proxy the server never sees the browser close: the widget tells it.
+    wait_browser(nb, "proxy", 'd.state === "OPEN"')
+    client = browser_state(nb, "proxy")["client"]
+    nb.locator(".sse-nb-browser[data-route=proxy] button.sse-nb-close").click()
+    wait_browser(nb, "proxy", 'd.state === "CLOSED"')
+    code = f"print([(c.state, c.close_reason) for c in server.clients if c.id == {client!r}])"
+    wait_until(
+        lambda: run(lab, nb, code).strip() == "[('closed', 'client closed')]",
+        timeout=SHOW / 1000,
+        interval=0.2,
+        what="the server to record the close",
+    )
+    nb.locator(".sse-nb-browser[data-route=proxy] button.sse-nb-reopen").click()
+    wait_browser(nb, "proxy", f'd.state === "OPEN" && d.client !== "{client}"')
+
+
 def test_a_hundred_thousand_rows_are_rendered_windowed(lab: Lab, nb: Any) -> None:  # noqa: F811
     run(lab, nb, "for i in range(100_000): big.append(Event(data=f'row {i}', id=str(i)))")
     table = ".big-table .sse-nb-table"
@@ -238,6 +289,9 @@ def test_screenshots_of_each_widget(lab: Lab, nb: Any) -> None:  # noqa: F811
         "timeline_server.png": ".sse-nb-timeline[data-kind=server]",
         "browser_event_source.png": ".sse-nb-browser[data-route=direct]",
     }
+    # Everything has rendered by now, in every widget: still no element from event data.
+    assert nb.evaluate("document.querySelectorAll('img[src=x]').length") == 0
+    assert nb.evaluate("window.__pwned === undefined")
     for name, selector in shots.items():
         loc = nb.locator(selector).first
         loc.scroll_into_view_if_needed()

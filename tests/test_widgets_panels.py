@@ -226,3 +226,15 @@ def test_status_light_shows_errors_as_one_line(server: EventServer) -> None:
     finally:
         es.close()
         light.close()
+
+
+def test_displaying_a_client_shows_its_panel(server: EventServer) -> None:
+    es = EventSource(server.url)
+    try:
+        bundle = es._repr_mimebundle_()
+        view = bundle["application/vnd.jupyter.widget-view+json"]
+        from ipywidgets.widgets.widget import _instances
+
+        assert isinstance(_instances[view["model_id"]], ClientPanel)
+    finally:
+        es.close()
