@@ -86,7 +86,6 @@ _BOM = "\ufeff"
 _BLOCK = re.compile(r"(?:event: (.+)\n|)(?:id: ([^\n\x00]+)\n|)data: (.*(?:\ndata: .*)*+)\n\n")
 _findall = _BLOCK.findall
 _new = tuple.__new__
-_NO_EVENTS: list[Event] = []  # returned (never mutated) when a chunk completes nothing
 
 
 class LineTooLongError(ValueError):
@@ -165,19 +164,19 @@ class EventParser:
         if used != len(data):
             self._undecoded = data[used:]
         if not text:
-            return _NO_EVENTS
+            return []
         if not self._started:
             self._started = True
             if text[0] == _BOM:
                 text = text[1:]
                 if not text:
-                    return _NO_EVENTS
+                    return []
         if self._skip_lf:
             self._skip_lf = False
             if text[0] == "\n":
                 text = text[1:]
                 if not text:
-                    return _NO_EVENTS
+                    return []
         if "\r" in text:
             self._skip_lf = text[-1] == "\r"
             text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -189,8 +188,8 @@ class EventParser:
             if len(self._head) < 5:
                 self._head = (self._head + text)[:5]
             if self._partial > self._max_line_length:
-                self._overflow(_NO_EVENTS)
-            return _NO_EVENTS
+                self._overflow([])
+            return []
 
         # Find the end of the last blank line in this chunk. A blank line at its very start is
         # one only if the previous chunk ended with a line end.
@@ -216,8 +215,8 @@ class EventParser:
             self._pending.append(text)
             self._set_partial(text, nl)
             if self._partial > self._max_line_length:
-                self._overflow(_NO_EVENTS)
-            return _NO_EVENTS
+                self._overflow([])
+            return []
 
         if self._pending:
             self._pending.append(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -32,6 +33,9 @@ class ReconnectPolicy:
     max_attempts: int | None = None
 
     def __post_init__(self) -> None:
+        for name in ("delay", "backoff", "max_delay", "jitter"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be a finite number, not {getattr(self, name)!r}")
         if self.delay < 0 or self.max_delay < 0:
             raise ValueError("delay and max_delay must be >= 0")
         if self.backoff < 1.0:
@@ -45,12 +49,28 @@ class ReconnectPolicy:
         """Whether reconnect attempt number ``attempt`` (0-based) may be made."""
         return self.max_attempts is None or attempt < self.max_attempts
 
-    def delay_for(self, attempt: int, retry_ms: int | None = None, *, rand: float | None = None) -> float:
-        """Seconds to wait before attempt ``attempt``; ``rand`` in [0, 1) fixes the jitter for tests."""
+    def delay_for(
+        self, attempt: int, retry_ms: int | None = None, *, rand: float | None = None
+    ) -> float:
+        """Seconds to wait before attempt ``attempt``; ``rand`` in [0, 1] fixes the jitter.
+
+        ``retry_ms`` is the event stream's reconnection time (the server's ``retry:``), which
+        the standard says to wait; it replaces ``delay`` as the base.
+        """
+        if retry_ms is not None and retry_ms < 0:
+            raise ValueError(f"retry_ms must be >= 0, not {retry_ms!r}")
+        if rand is not None and not 0.0 <= rand <= 1.0:
+            raise ValueError(f"rand must be between 0 and 1, not {rand!r}")
         base = retry_ms / 1000.0 if retry_ms is not None else self.delay
-        wait = base * (self.backoff ** max(attempt, 0))
         # A server's retry: may ask for more than max_delay; honour the server for the base.
-        wait = min(wait, max(self.max_delay, base))
+        cap = max(self.max_delay, base)
+        if base <= 0.0:
+            wait = 0.0
+        else:
+            try:
+                wait = min(base * self.backoff ** max(attempt, 0), cap)
+            except OverflowError:  # thousands of attempts: long since at the cap
+                wait = cap
         if self.jitter:
             r = random.random() if rand is None else rand
             wait *= 1.0 + self.jitter * (2.0 * r - 1.0)
