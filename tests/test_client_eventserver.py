@@ -1,0 +1,97 @@
+"""The client against the project's EventServer: the whole story, drop to resume to gap."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+
+import anyio
+import pytest
+from conftest import wait_until
+
+from sse_nb import EventServer
+from sse_nb.client import AsyncEventSource, EventSource
+from sse_nb.protocol import Event, ReadyState, ReconnectPolicy
+
+FAST = ReconnectPolicy(delay=0.01, backoff=1.0, jitter=0.0)
+LIMIT = 10.0
+
+
+@pytest.fixture()
+def server() -> Iterator[EventServer]:
+    srv = EventServer(history=10, heartbeat=0.05).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def test_a_dropped_client_resumes_and_misses_nothing(server: EventServer) -> None:
+    opened = threading.Event()
+    with EventSource(server.url, reconnect=FAST) as es:
+        es.on("open", lambda _: opened.set())
+        assert opened.wait(LIMIT)
+        for i in range(3):
+            server.publish(f"before {i}")
+        wait_until(lambda: es.events_received == 3, LIMIT)
+        assert server.disconnect() == 1  # the "network failure" button
+        wait_until(lambda: es.ready_state is not ReadyState.OPEN or es.reconnects, LIMIT)
+        for i in range(3):
+            server.publish(f"after {i}")  # published while the client may be away
+        wait_until(lambda: es.events_received == 6, LIMIT, what="six events")
+        got = [es.next(timeout=LIMIT).data for _ in range(6)]
+    assert got == [f"before {i}" for i in range(3)] + [f"after {i}" for i in range(3)]
+    assert es.reconnects >= 1
+    resumed = [c.resumed_from for c in server.clients if c.resumed_from]
+    assert resumed and resumed[0] == "3"
+
+
+def test_a_resume_older_than_the_log_surfaces_the_gap(server: EventServer) -> None:
+    for i in range(30):
+        server.publish(str(i))
+    with EventSource(server.url, last_event_id="2", reconnect=FAST) as es:
+        gap = es.next(timeout=LIMIT)
+        first = es.next(timeout=LIMIT)
+    assert gap.type == "sse_nb.gap"
+    assert es.gap == json.loads(gap.data)
+    assert es.gap is not None and es.gap["requested"] == "2"
+    assert first.data == "20"  # the oldest the 10-event log still holds
+
+
+def test_heartbeats_from_the_server_keep_the_idle_timeout_quiet(server: EventServer) -> None:
+    with EventSource(server.url, reconnect=FAST, idle_timeout=0.5) as es:
+        wait_until(lambda: es.ready_state is ReadyState.OPEN, LIMIT)
+        threading.Event().wait(1.0)  # ten heartbeats' worth of a quiet stream
+        server.publish("still here")
+        assert es.next(timeout=LIMIT).data == "still here"
+    assert es.reconnects == 0
+
+
+def test_a_final_stop_answers_204_and_the_client_stops(server: EventServer) -> None:
+    es = EventSource(server.url, reconnect=FAST)
+    try:
+        wait_until(lambda: es.ready_state is ReadyState.OPEN, LIMIT)
+        server.stop(final=True, linger=1.0)
+        wait_until(lambda: es.ready_state is ReadyState.CLOSED, LIMIT)
+        assert es.error is None
+        assert "204" in es.transitions[-1].reason
+    finally:
+        es.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+async def test_async_source_streams_from_the_server_on_both_backends(
+    server: EventServer, anyio_backend: str
+) -> None:
+    got: list[Event] = []
+    async with AsyncEventSource(server.url, reconnect=FAST) as es:
+        es.on("open", lambda _: [server.publish(str(i)) for i in range(5)])
+        with anyio.fail_after(LIMIT):
+            async for event in es:
+                got.append(event)
+                if len(got) == 5:
+                    break
+    assert [e.data for e in got] == [str(i) for i in range(5)]
+    assert [e.id for e in got] == [str(i + 1) for i in range(5)]
