@@ -172,7 +172,8 @@ def _publish_stdin(server: EventServer) -> None:
             return
         server.publish(line.rstrip("\r\n"))
         count += 1
-    _out(f"stdin ended after {count} line{'s' if count != 1 else ''}; still serving")
+    if count:  # an empty stdin (/dev/null, a service manager) is not worth a line
+        _out(f"stdin ended after {count} line{'s' if count != 1 else ''}; still serving")
 
 
 # -- listen -------------------------------------------------------------------------------------
