@@ -5,12 +5,13 @@ Standard library only; the server and client drive these objects, never the othe
 
 from .encoder import encode_comment, encode_event
 from .events import Event, ReadyState
-from .parser import MAX_LINE_LENGTH, EventParser, LineTooLongError
+from .parser import MAX_LINE_LENGTH, MAX_RETRY, EventParser, LineTooLongError
 from .reconnect import DEFAULT_DELAY, ReconnectPolicy
 
 __all__ = [
     "DEFAULT_DELAY",
     "MAX_LINE_LENGTH",
+    "MAX_RETRY",
     "Event",
     "EventParser",
     "LineTooLongError",

@@ -8,7 +8,8 @@ __all__ = ["encode_comment", "encode_event"]
 
 # HTML "Server-sent events", parsing: lines end at CRLF, a lone LF or a lone CR.
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-# Characters that would end the field (CR, LF) or make a browser ignore it (NUL in an id).
+# Characters that would end the field (CR, LF) or make a browser ignore it (NUL in an id,
+# HTML "Server-sent events" §9.2.6).
 _FORBIDDEN = ("\r", "\n", "\x00")
 
 
@@ -17,9 +18,15 @@ def _check_field(name: str, value: str) -> None:
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     for ch in _FORBIDDEN:
         if ch in value:
+            why = (
+                "a line end would cut the field short"
+                if ch != "\x00"
+                else "a browser ignores an id containing NUL"
+                if name == "id"
+                else "NUL is refused in ids and types alike"
+            )
             raise ValueError(
-                f"{name} {value!r} contains {ch!r}: an SSE {name} cannot hold CR, LF or NUL "
-                "(CR/LF would end the field early; a browser ignores an id with NUL)"
+                f"{name} {value!r} contains {ch!r}: an SSE {name} cannot hold CR, LF or NUL ({why})"
             )
 
 
