@@ -146,6 +146,15 @@ async def test_an_id_with_nul_is_never_sent_back(odd: OddServer) -> None:
     assert all(s is None or "\x00" not in s for s in sent)
 
 
+async def test_a_non_ascii_id_is_sent_back_as_utf8(odd: OddServer) -> None:
+    async with AsyncEventSource(odd.url("/unicode-id"), reconnect=FAST) as es:
+        await take(es, 2)
+        await wait_for(lambda: len(odd.state.requests("/unicode-id")) >= 2)
+    header = odd.state.requests("/unicode-id")[1].last_event_id
+    assert header is not None
+    assert header.encode("latin-1").decode("utf-8") == "ünï"  # Tornado reads headers as latin-1
+
+
 async def test_close_while_connecting_ends_in_closed_with_no_further_request(
     odd: OddServer,
 ) -> None:
@@ -357,3 +366,5 @@ def test_bad_arguments_are_refused() -> None:
         AsyncEventSource("http://x", content=b"a", json={})
     with pytest.raises(ValueError, match="idle_timeout"):
         AsyncEventSource("http://x", idle_timeout=0)
+    with pytest.raises(ValueError, match="CR, LF or NUL"):
+        AsyncEventSource("http://x", last_event_id="a\nb")

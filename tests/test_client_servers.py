@@ -214,6 +214,7 @@ class OddServer:
         raw_nul = [
             encode_event("first", id="good-1") + b"id: bad\x00id\ndata: nul id\n\n",
         ]
+        raw_unicode = [encode_event("first", id="café-☕") + encode_event("second", id="ünï")]
         raw_gap = [
             encode_event(json.dumps({"requested": "5", "oldest": "10"}), event="sse_nb.gap")
             + encode_event("ten", id="10")
@@ -234,6 +235,7 @@ class OddServer:
                 (r"/heartbeats", Heartbeats, {"state": s}),
                 (r"/echo", Echo, {"state": s}),
                 (r"/nul-id", Raw, {"state": s, "raw": raw_nul}),
+                (r"/unicode-id", Raw, {"state": s, "raw": raw_unicode}),
                 (r"/gap", Raw, {"state": s, "raw": raw_gap, "then_silent": True}),
                 (r"/dupes", Raw, {"state": s, "raw": raw_dupes, "then_silent": False}),
             ]

@@ -48,6 +48,8 @@ ERROR_BODY_LIMIT = 1024
 CLOSE_TIMEOUT = 2.0
 
 _EVENT_STREAM = "text/event-stream"
+# Headers the source sets itself, whatever the caller passes.
+_OWN_HEADERS = ("accept", "last-event-id", "cache-control")
 # Characters a header value must not hold (they would split or end the header line).
 _UNSAFE_IN_HEADER = ("\r", "\n", "\x00")
 
@@ -56,24 +58,22 @@ class NoContent(Exception):
     """The server answered 204: it wants this client to stop and never reconnect."""
 
 
-def build_headers(extra: Mapping[str, str] | None, last_event_id: str) -> dict[str, str]:
+def build_headers(extra: Mapping[str, str] | None, last_event_id: str) -> httpx.Headers:
     """The request headers of one (re)connection.
 
     ``Accept`` is exactly ``text/event-stream`` whatever the caller passed: some proxies (e.g.
     jupyter-server-proxy) only stream a response when the request asks for that exact value.
     An id holding CR, LF or NUL is never sent (the parser already refuses NUL ids; CR and LF
     cannot occur in a parsed id, but a ``last_event_id=`` given by the caller could hold them).
+    The id goes out as UTF-8 bytes, as a browser sends it: httpx would refuse a non-ASCII str.
     """
-    headers: dict[str, str] = {}
-    if extra:
-        for name, value in extra.items():
-            if name.lower() not in ("accept", "last-event-id", "cache-control"):
-                headers[name] = value
-    headers["Accept"] = _EVENT_STREAM
-    headers["Cache-Control"] = "no-cache"
+    headers = httpx.Headers(
+        {k: v for k, v in (extra or {}).items() if k.lower() not in _OWN_HEADERS}
+    )
+    raw = [*headers.raw, (b"Accept", _EVENT_STREAM.encode()), (b"Cache-Control", b"no-cache")]
     if last_event_id and not any(ch in last_event_id for ch in _UNSAFE_IN_HEADER):
-        headers["Last-Event-ID"] = last_event_id
-    return headers
+        raw.append((b"Last-Event-ID", last_event_id.encode("utf-8")))
+    return httpx.Headers(raw)
 
 
 def media_type(content_type: str) -> str:

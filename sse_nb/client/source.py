@@ -125,7 +125,8 @@ class AsyncEventSource:
     of any type (including the ``sse_nb.gap`` signal) and ends when the source is CLOSED, raising
     the error if it failed (bad status, bad content type, reconnect limit). ``on(type, fn)``
     listeners work as ``addEventListener``. ``method``, ``headers``, ``content`` or ``json`` make
-    the request (resent on every reconnect); ``client`` injects an ``httpx.AsyncClient`` (auth,
+    the request (resent on every reconnect; ``Accept``, ``Cache-Control`` and ``Last-Event-ID``
+    are always the source's own); ``client`` injects an ``httpx.AsyncClient`` (auth,
     proxies, transports), which the source never closes. ``dedupe=False`` turns off duplicate
     suppression for streams whose ids are not unique.
     """
@@ -154,6 +155,11 @@ class AsyncEventSource:
             )
         if history < 0:
             raise ValueError("history must be >= 0")
+        if last_event_id and any(ch in last_event_id for ch in "\r\n\x00"):
+            raise ValueError(
+                f"last_event_id {last_event_id!r} holds CR, LF or NUL: it cannot be sent as a "
+                "Last-Event-ID header (and a browser ignores an id with NUL)"
+            )
         self.url = url
         self.method = method.upper()
         self.headers: dict[str, str] = dict(headers or {})
