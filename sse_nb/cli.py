@@ -30,6 +30,8 @@ __all__ = ["main"]
 
 #: A fixed default port, so that the commands of the tour can be copied as they are.
 DEFAULT_PORT = 8765
+#: The event type of the ticker's counter.
+TICK_EVENT = "tick"
 #: The in-band event a server sends when it no longer holds the id asked for.
 GAP_EVENT = "sse_nb.gap"
 #: How long the demo waits for any one step before it declares the step failed: far longer
@@ -83,7 +85,7 @@ class Ticker:
         # Ends when stop() is called or the server stops; one publish per period.
         while not self._stop.wait(self.period) and self.server.running:
             self.count += 1
-            self.server.publish(json.dumps({"tick": self.count}), event="tick")
+            self.server.publish(json.dumps({"tick": self.count}), event=TICK_EVENT)
 
     def stop(self) -> None:
         self._stop.set()
@@ -190,34 +192,16 @@ def _format_event(ev: Event, as_json: bool) -> str:
 
 def cmd_listen(args: argparse.Namespace) -> int:
     from .client.sync import EventSource
+    from .errors import SourceClosed, SSEError
 
     policy = ReconnectPolicy(
         delay=args.reconnect_delay, max_delay=args.max_delay, max_attempts=args.max_attempts
     )
-    done = threading.Event()
-    received = 0
-    lock = threading.Lock()
-
-    def on_event(ev: Event | None) -> None:
-        nonlocal received
-        if ev is None:
-            return
-        if ev.type == GAP_EVENT:
-            return  # the client logs the gap as a warning, on stderr
-        with lock:
-            if args.count is not None and received >= args.count:
-                return
-            received += 1
-            _out(_format_event(ev, args.json))
-            if args.count is not None and received >= args.count:
-                done.set()
 
     def on_state(t: Any) -> None:
         last = f" (last id {t.last_event_id!r})" if t.last_event_id else ""
         reason = f": {t.reason}" if t.reason else ""
         _err(f"{ReadyState(t.state).name}{reason}{last}")
-        if t.state == ReadyState.CLOSED:
-            done.set()
 
     es = EventSource(
         args.url,
@@ -225,22 +209,33 @@ def cmd_listen(args: argparse.Namespace) -> int:
         idle_timeout=args.idle_timeout,
         reconnect=policy,
     )
-    es.on("*", on_event)
     es.on("state", on_state)
-    code = 0
+    received, code = 0, 0
     try:
         with _sigterm_as_interrupt():
-            # Until Ctrl-C, --count events, or the client gives up; short waits keep signals live.
-            while not done.wait(0.5):
-                pass
+            # Events are taken from the client's queue, which holds them from the first byte
+            # on (a callback added after the client started could miss a fast replay). Runs
+            # until Ctrl-C, --count events, or the client stops; short waits keep signals live.
+            while args.count is None or received < args.count:
+                try:
+                    ev = es.next(timeout=0.5)
+                except TimeoutError:
+                    continue
+                except SourceClosed:
+                    _err("stopped: the server said not to reconnect (HTTP 204)")
+                    break
+                except SSEError as exc:
+                    _err(f"stopped: {exc}")
+                    code = 1
+                    break
+                if ev.type == GAP_EVENT:
+                    continue  # the client logs the gap as a warning, on stderr
+                received += 1
+                _out(_format_event(ev, args.json))
     except KeyboardInterrupt:
         pass
     finally:
-        closed_by_itself = es.ready_state == ReadyState.CLOSED
         es.close()
-    if closed_by_itself and (args.count is None or received < args.count):
-        _err(f"stopped: {es.error or 'the server asked the client to stop'}")
-        code = 1
     return code
 
 
@@ -278,17 +273,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .server.app import EventServer
 
     watch = _Watch()
-    received: list[str] = []
-    lock = threading.Lock()
+    clients: list[EventSource] = []
 
-    def collect(ev: Event | None) -> None:
-        if ev is not None and ev.type == "tick" and ev.id is not None:
-            with lock:
-                received.append(ev.id)
-        watch.poke()
+    def received() -> list[str]:
+        # From each client's own history, which holds events from the first byte on.
+        return [
+            r.event.id
+            for c in clients
+            for r in c.history
+            if r.event.type == TICK_EVENT and r.event.id is not None
+        ]
 
     def follow(es: EventSource) -> EventSource:
-        es.on("*", collect)
+        clients.append(es)
+        es.on("*", watch.poke)
         es.on("state", watch.poke)
         return es
 
@@ -296,15 +294,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     server.start()
     server.on_change(watch.poke)
     ticker = Ticker(server, args.tick)
-    clients: list[EventSource] = []
     try:
         es = follow(EventSource(server.url))
-        clients.append(es)
         watch.until(lambda: es.ready_state == ReadyState.OPEN, "the client to connect")
         ticker.start()  # only now, so that every event published is one the client should get
         _say("server", f"{server.url} publishes a tick every {args.tick:g} s")
-        watch.until(lambda: len(received) >= 5, "the first 5 events")
-        _say("client", f"OPEN, received ids {received[0]}..{received[-1]}")
+        first = watch.until(lambda: received()[:5] if len(received()) >= 5 else None, "5 events")
+        _say("client", f"OPEN, received ids {first[0]}..{first[-1]}")
 
         # 1. The client closes the connection itself.
         es.close()
@@ -328,9 +324,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         # 2. Resume: a new client carries the last id it saw.
         es2 = follow(EventSource(server.url, last_event_id=last_seen))
-        clients.append(es2)
         upto = server.last_id() or ""
-        watch.until(lambda: upto in received, f"the replay up to id {upto}")
+        watch.until(lambda: upto in received(), f"the replay up to id {upto}")
         _say(
             "resume",
             f"new client sent Last-Event-ID: {last_seen}; server replayed "
@@ -357,9 +352,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         ticker.stop()
         final = server.last_id() or ""
-        watch.until(lambda: final in received, f"the last event, id {final}")
+        watch.until(lambda: final in received(), f"the last event, id {final}")
     except TimeoutError as exc:
         _err(str(exc))
+        for n, c in enumerate(clients, 1):
+            _err(
+                f"client {n}: {c.ready_state.name}, last id {c.last_event_id!r}, "
+                f"{c.events_received} events, error {c.error!r}, "
+                f"transitions {[(t.state.name, t.reason) for t in c.transitions]}"
+            )
+        for info in server.clients:
+            _err(f"server sees {info}")
         return 1
     finally:
         ticker.stop()
@@ -368,8 +371,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         server.stop()
 
     published = [str(i) for i in range(1, server.published + 1)]
-    with lock:
-        got = list(received)
+    got = received()
     lost = len(set(published) - set(got))
     duplicated = len(got) - len(set(got))
     _say(
