@@ -1,0 +1,79 @@
+"""The public face: exactly the documented names, and an ``import sse_nb`` that stays cheap."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import sse_nb
+import sse_nb.protocol
+
+PUBLIC = [
+    "AsyncEventSource",
+    "Event",
+    "EventServer",
+    "EventSource",
+    "ReadyState",
+    "ReconnectPolicy",
+]
+
+PROTOCOL_PUBLIC = [
+    "DEFAULT_DELAY",
+    "MAX_LINE_LENGTH",
+    "MAX_RETRY",
+    "Event",
+    "EventParser",
+    "LineTooLongError",
+    "ReadyState",
+    "ReconnectPolicy",
+    "encode_comment",
+    "encode_event",
+]
+
+#: Packages that ``import sse_nb`` must not pull in: the server, the client and the widgets
+#: load them on first use, so a plain import stays fast and works without a kernel.
+HEAVY = ["tornado", "httpx", "httpcore", "anyio", "ipywidgets", "IPython", "anywidget", "traitlets"]
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    assert sorted(sse_nb.__all__) == sorted(PUBLIC)
+
+
+def test_every_public_name_resolves() -> None:
+    for name in PUBLIC:
+        assert getattr(sse_nb, name).__name__ == name
+
+
+def test_protocol_all_lists_exactly_its_public_names() -> None:
+    assert sorted(sse_nb.protocol.__all__) == sorted(PROTOCOL_PUBLIC)
+    for name in PROTOCOL_PUBLIC:
+        assert hasattr(sse_nb.protocol, name), name
+
+
+def test_protocol_and_top_level_share_their_types() -> None:
+    assert sse_nb.Event is sse_nb.protocol.Event
+    assert sse_nb.ReadyState is sse_nb.protocol.ReadyState
+    assert sse_nb.ReconnectPolicy is sse_nb.protocol.ReconnectPolicy
+
+
+def test_unknown_attribute_raises_attribute_error() -> None:
+    try:
+        sse_nb.NoSuchThing  # noqa: B018
+    except AttributeError as exc:
+        assert "NoSuchThing" in str(exc)
+    else:
+        raise AssertionError("expected AttributeError")
+
+
+def test_import_sse_nb_loads_no_heavy_dependency() -> None:
+    code = (
+        "import json, sys\n"
+        "import sse_nb, sse_nb.protocol\n"
+        f"heavy = {HEAVY!r}\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & set(heavy))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(out.stdout) == []
