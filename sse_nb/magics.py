@@ -198,6 +198,8 @@ class SSEMagics(Magics):
             raise UsageError(
                 f"no server named {name!r}; known servers: {self._names(self.servers)}"
             )
+        if not self.servers[name].server.running:
+            raise UsageError(f"server {name!r} is stopped; start one with %sse_serve")
         return name, self.servers[name]
 
     @staticmethod
@@ -308,6 +310,8 @@ class SSEMagics(Magics):
         server_name: str | None = None
         if args.target in self.servers:
             server_name = args.target
+            if not self.servers[server_name].server.running:
+                raise UsageError(f"server {server_name!r} is stopped; start one with %sse_serve")
             url = self.servers[args.target].server.url
         elif _URL.match(args.target):
             url = args.target
@@ -489,7 +493,7 @@ class SSEMagics(Magics):
             detail = "browser" if c.browser else "python"
             if not c.browser and src.error is not None:
                 detail += f", error: {src.error}"
-            count = src.events_received if not c.browser else getattr(src, "events_received", 0)
+            count = src.events_received
             yield (
                 "client",
                 name,

@@ -237,3 +237,28 @@ def test_loading_twice_keeps_one_registry(shell: InteractiveShell) -> None:
     sse_nb.load_ipython_extension(shell)
     assert registry(shell) is first
     assert server(shell, "kept").running
+
+
+def test_stopped_servers_and_busy_ports_are_usage_errors(shell: InteractiveShell) -> None:
+    magic(shell, "sse_serve", "--name a")
+    port = server(shell, "a").port
+    with pytest.raises(UsageError, match="cannot start the server"):
+        magic(shell, "sse_serve", f"--port {port} --name b")
+    magic(shell, "sse_close", "a")
+    with pytest.raises(UsageError, match="server 'a' is stopped"):
+        magic(shell, "sse_publish", "--to a hello")
+    with pytest.raises(UsageError, match="server 'a' is stopped"):
+        magic(shell, "sse_connect", "a")
+
+
+def test_serve_with_a_log_replays_after_a_restart(shell: InteractiveShell, tmp_path: Any) -> None:
+    log = tmp_path / "events.sqlite"
+    magic(shell, "sse_serve", f"--name first --log {log}")
+    for word in ("one", "two", "three"):
+        magic(shell, "sse_publish", word)
+    magic(shell, "sse_close", "first")
+    magic(shell, "sse_serve", f"--name second --log {log}")
+    magic(shell, "sse_connect", "second --last-event-id 1 --as es")
+    es = shell.user_ns["es"]
+    wait_until(lambda: es.last_event_id == "3", what="the replay from the log")
+    assert [r.event.data for r in es.history] == ["two", "three"]
