@@ -71,6 +71,7 @@ class ServerPanel(anywidget.AnyWidget):
         self.flusher = flusher if flusher is not None else Flusher()
         self.flusher.add(self._flush)
         self._note = ""
+        self._shown: tuple[Any, ...] = ()
         self._subs = Subscriptions()
         self._subs.add(server.on_change(self.flusher.request))
         self.on_msg(self._on_page_msg)
@@ -79,13 +80,17 @@ class ServerPanel(anywidget.AnyWidget):
     def _flush(self) -> None:
         s = self.server
         rows = [client_row(c) for c in s.clients][-MAX_CLIENT_ROWS:]
+        values = (bool(s.running), str(s.url) if s.running else "", int(s.published), rows)
+        if values == self._shown and self.message == self._note:
+            return
+        self._shown = values
         with self.hold_sync():
-            self.running = bool(s.running)
-            self.url = str(s.url) if s.running else ""
-            self.published = int(s.published)
+            self.running, self.url, self.published = values[:3]
             if rows != self.clients:
                 self.clients = rows
             self.message = self._note
+        # Look once more a flush later: a notice may come before the registry settles.
+        self.flusher.request()
 
     def _on_page_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict):

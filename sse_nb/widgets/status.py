@@ -41,6 +41,7 @@ class StatusLight(anywidget.AnyWidget):
     def __init__(self, source: Any, *, flusher: Flusher | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.source = source
+        self._shown: tuple[Any, ...] = ()
         self._owns_flusher = flusher is None
         self.flusher = flusher if flusher is not None else Flusher()
         self.flusher.add(self._flush)
@@ -55,14 +56,31 @@ class StatusLight(anywidget.AnyWidget):
     def _flush(self) -> None:
         s = self.source
         gap = s.gap
+        values = (
+            ReadyState(s.ready_state).name,
+            s.last_event_id or "",
+            s.events_received,
+            s.reconnects,
+            describe_error(s.error),
+            json.dumps(gap, sort_keys=True) if gap else "",
+            str(s.url),
+        )
+        if values == self._shown:
+            return
+        self._shown = values
         with self.hold_sync():
-            self.state = ReadyState(s.ready_state).name
-            self.last_event_id = s.last_event_id or ""
-            self.events_received = s.events_received
-            self.reconnects = s.reconnects
-            self.error = describe_error(s.error)
-            self.gap = json.dumps(gap, sort_keys=True) if gap else ""
-            self.url = str(s.url)
+            (
+                self.state,
+                self.last_event_id,
+                self.events_received,
+                self.reconnects,
+                self.error,
+                self.gap,
+                self.url,
+            ) = values
+        # A source may notify before its counters move: look once more, a flush later, so the
+        # light settles on the final values even when no further event comes.
+        self.flusher.request()
 
     def close(self) -> None:
         """Stop following the source and close the widget."""

@@ -130,10 +130,13 @@ class Timeline(anywidget.AnyWidget):
 
     def _flush(self) -> None:
         lanes = self.build()
+        if lanes == self.lanes:
+            return
         with self.hold_sync():
-            if lanes != self.lanes:
-                self.lanes = lanes
+            self.lanes = lanes
             self.now = time.time()
+        # Look once more a flush later: a notice may come before the state settles.
+        self.flusher.request()
 
     def close(self) -> None:
         """Stop following the source."""
