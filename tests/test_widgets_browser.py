@@ -154,3 +154,14 @@ def test_display_shows_the_page_view() -> None:
     data = bundle[0] if isinstance(bundle, tuple) else bundle
     assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == b.view.model_id
     assert b.ready_state == ReadyState.CONNECTING and "BrowserEventSource" in repr(b)
+
+
+def test_a_reloaded_page_resumes_from_the_id_the_last_page_reported(
+    server: EventServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    b = BrowserEventSource(server)
+    sent = record_messages(b.view, monkeypatch)
+    page_message(b.view, HELLO_LOCAL)
+    b.view.last_event_id = "12"  # as the page reports it (a trait the page writes)
+    page_message(b.view, HELLO_LOCAL)  # the page reloaded
+    assert sent[-1]["last_event_id"] == "12"

@@ -239,3 +239,25 @@ def test_displaying_a_client_shows_its_panel(server: EventServer) -> None:
         assert isinstance(_instances[view["model_id"]], ClientPanel)
     finally:
         es.close()
+
+
+def test_timelines_mark_a_gap_the_server_signalled() -> None:
+    with EventServer(heartbeat=None, history=2).start() as server:
+        for i in range(5):
+            server.publish(f"e{i}")
+        es = EventSource(server.url, last_event_id="1")
+        client_view, server_view = Timeline(es), Timeline(server)
+        try:
+            wait_until(lambda: es.gap is not None, what="the gap signal")
+
+            def kinds(t: Timeline) -> list[str]:
+                return [m["kind"] for lane in t.lanes for m in lane["marks"]]
+
+            wait_until(lambda: "gap" in kinds(client_view), what=f"{kinds(client_view)}")
+            wait_until(lambda: "gap" in kinds(server_view), what=f"{kinds(server_view)}")
+            gap = next(m for m in client_view.lanes[0]["marks"] if m["kind"] == "gap")
+            assert "asked 1" in gap["detail"]
+        finally:
+            es.close()
+            client_view.close()
+            server_view.close()

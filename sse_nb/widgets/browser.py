@@ -267,6 +267,9 @@ class BrowserEventSource:
             return
         kind = content.get("kind")
         if kind == "hello":
+            if self.page is not None and self._resume_from is None and self.last_event_id:
+                # A new page (a reload): it has no last id of its own, the kernel remembers it.
+                self._resume_from = self.last_event_id
             self.page = {k: str(content.get(k) or "") for k in ("origin", "hostname", "base_url")}
             if self._want_open:
                 self._send_open()
