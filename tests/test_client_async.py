@@ -117,6 +117,13 @@ async def test_wrong_content_type_closes_with_an_error_naming_it(odd: OddServer)
     assert len(odd.state.requests("/wrong-type")) == 1
 
 
+async def test_a_gzipped_stream_is_decoded(odd: OddServer) -> None:
+    odd.state.log = [(str(i), f"zipped {i}") for i in range(3)]
+    async with AsyncEventSource(odd.url("/gzip"), reconnect=FOREVER) as es:
+        events = await take(es, 3)
+    assert [e.data for e in events] == [f"zipped {i}" for i in range(3)]
+
+
 async def test_redirect_is_followed(odd: OddServer) -> None:
     odd.state.log = [("1", "one"), ("2", "two")]
     async with AsyncEventSource(odd.url("/redirect"), reconnect=FOREVER) as es:

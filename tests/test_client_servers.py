@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -126,6 +127,19 @@ class Gated(Base):
         await self.stay_silent()
 
 
+class Gzipped(Base):
+    """A gzip-encoded stream, flushed after each event (as compressing proxies do)."""
+
+    async def get(self) -> None:
+        self.start_stream()
+        self.set_header("Content-Encoding", "gzip")
+        gz = zlib.compressobj(wbits=31)
+        for ev_id, data in self.state.log:
+            raw = gz.compress(encode_event(data, id=ev_id)) + gz.flush(zlib.Z_SYNC_FLUSH)
+            await self.send(raw)
+        await self.stay_silent()
+
+
 class Status(Base):
     async def get(self, code: str) -> None:
         self.set_status(int(code))
@@ -227,6 +241,7 @@ class OddServer:
             [
                 (r"/replay", Replay, {"state": s}),
                 (r"/gated", Gated, {"state": s}),
+                (r"/gzip", Gzipped, {"state": s}),
                 (r"/status/(\d+)", Status, {"state": s}),
                 (r"/wrong-type", WrongType, {"state": s}),
                 (r"/redirect", Redirect, {"state": s}),

@@ -13,6 +13,7 @@ from test_client_servers import OddServer, odd_server
 
 from sse_nb import _runtime
 from sse_nb.client import EventSource, Transition
+from sse_nb.client import sync as sync_module
 from sse_nb.errors import BadStatus, SourceClosed
 from sse_nb.protocol import Event, ReadyState, ReconnectPolicy
 
@@ -163,3 +164,16 @@ def test_time_is_epoch_seconds_in_history_and_transitions(odd: OddServer) -> Non
         now = time.time()
         assert abs(es.history[0].time - now) < 60
         assert abs(es.transitions[-1].time - now) < 60
+
+
+def test_an_undrained_queue_keeps_the_newest_events_and_counts_the_rest(
+    odd: OddServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sync_module, "MAX_PENDING_EVENTS", 50)
+    odd.state.log = [(str(i), str(i)) for i in range(500)]
+    with EventSource(odd.url("/replay?bulk=1&hold=1"), reconnect=FOREVER) as es:
+        wait_until(lambda: es.events_received == 500, LIMIT)
+        kept = [e.data for e in es.events(timeout=0.05)]
+    assert es.dropped == 500 - len(kept) > 0
+    assert kept == [str(i) for i in range(500 - len(kept), 500)]
+    assert len(kept) == 50

@@ -143,7 +143,10 @@ async def open_stream(
     content: bytes | str | None = None,
     json: Any = None,
 ) -> AsyncIterator[httpx.Response]:
-    """Send the request and yield the checked response, ready for ``aiter_raw()``.
+    """Send the request and yield the checked response, ready for ``aiter_bytes()``.
+
+    ``aiter_bytes()`` rather than ``aiter_raw()``: a server (or a proxy) may gzip the stream, and
+    the parser must see the decoded bytes; for an uncompressed stream the cost is nil.
 
     Leaving the context closes the response (and with it the connection), whether the stream
     ended, failed or was cancelled.

@@ -410,7 +410,7 @@ class AsyncEventSource:
                 parser = EventParser(self._last_event_id, self._retry_ms)
                 feed = parser.feed
                 tail = b""
-                async for chunk in response.aiter_raw():
+                async for chunk in response.aiter_bytes():
                     if idle:
                         idle_scope.deadline = anyio.current_time() + idle
                     # One byte search per chunk spares a look at every event's type.
