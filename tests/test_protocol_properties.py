@@ -82,15 +82,15 @@ def reference(stream: bytes) -> Result:
 @contextmanager
 def parser_path(name: str) -> Iterator[None]:
     """Force one of the parser's interpreters (module globals, restored afterwards)."""
-    saved = parser_module._findall, parser_module._LONG_EVENT
+    saved = EventParser._fast, parser_module._LONG_EVENT
     if name == "lines":
-        parser_module._findall = lambda *args: []
+        EventParser._fast = lambda self, text, end, events: False  # type: ignore[method-assign]
     elif name == "long":
         parser_module._LONG_EVENT = -1
     try:
         yield
     finally:
-        parser_module._findall, parser_module._LONG_EVENT = saved
+        EventParser._fast, parser_module._LONG_EVENT = saved  # type: ignore[method-assign]
 
 
 def split(stream: bytes, cuts: list[int]) -> list[bytes]:
@@ -154,6 +154,8 @@ PIECES = [
     "data:  e\n\n",
     "id: \ndata: f\n\n",
     "event: \ndata: g\n\n",
+    "id: 7\nevent: u\ndata: h\n\n",
+    "event: v\nid: 8\nevent: w\ndata: i\n\n",
     "retry: 70\n",
     ": ping\n\n",
     "data: " + "L" * 1500 + "\n\n",
