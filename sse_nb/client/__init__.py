@@ -1,7 +1,8 @@
 """The resumable client: ``AsyncEventSource`` (asyncio and trio) and ``EventSource`` (sync).
 
 ``connection`` makes one request and checks the response; ``source`` runs the reconnect loop and
-state machine; ``sync`` runs a source on the runtime thread for notebooks and scripts.
+state machine; ``dedupe`` drops events a replay repeats; ``sync`` runs a source on the runtime
+thread for notebooks and scripts. docs/client-lifecycle.md draws how they fit together.
 """
 
 from .source import (
