@@ -80,7 +80,7 @@ class EventSource:
         self._raised = False
         #: Events dropped from the iteration queue because nobody drained it.
         self.dropped = 0
-        self._source._sinks.append(self._take)
+        self._source._sinks.append(self._queue)
         self._source.on("state", self._state_changed)
         self._source._spawn = lambda fn, gen: _runtime.spawn(fn(gen))
         # Not waited for: the caller usually adds listeners next, before the first bytes come.
@@ -171,7 +171,7 @@ class EventSource:
 
     # -- events crossing to the caller's thread -----------------------------------------------
 
-    def _take(self, events: list[Event]) -> None:
+    def _queue(self, events: list[Event]) -> None:
         with self._cond:
             pending = self._pending
             pending.extend(events)
