@@ -258,7 +258,7 @@ class EventParser:
         else:
             self._partial = len(rest) - nl - 1
             self._head = rest[nl + 1 : nl + 6]
-            if rest[:5] == "retry" or self._retry_after_lf(rest, nl):
+            if rest[:5] == "retry" or (rest.find("\n") < nl and self._retry_after_lf(rest, nl)):
                 self._apply_retry(rest[: nl + 1])
         if self._partial > self._max_line_length:
             self._overflow(events)
@@ -446,9 +446,15 @@ class EventParser:
                 block_id = None
                 block_retry = None
                 continue
-            if startswith("data: ", pos, eol):  # the common case, with a single copy
+            if startswith("data: ", pos, eol):  # the common cases, with a single copy
                 data.append(text[pos + 6 : eol])
                 pos = eol + 1
+                continue
+            if startswith("id: ", pos, eol):
+                value = text[pos + 4 : eol]
+                pos = eol + 1
+                if "\x00" not in value:  # see "id" below
+                    id_buffer = block_id = value
                 continue
             line = text[pos:eol]
             pos = eol + 1
