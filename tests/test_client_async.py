@@ -13,6 +13,7 @@ import pytest
 from test_client_servers import OddServer, odd_server
 
 from sse_nb.client import AsyncEventSource, Transition
+from sse_nb.client import source as source_module
 from sse_nb.client.source import MAX_BUFFERED_EVENTS
 from sse_nb.errors import (
     BadContentType,
@@ -20,6 +21,7 @@ from sse_nb.errors import (
     IdleTimeout,
     ReconnectLimitReached,
     SourceClosed,
+    StreamError,
 )
 from sse_nb.protocol import Event, ReadyState, ReconnectPolicy
 
@@ -160,6 +162,19 @@ async def test_a_non_ascii_id_is_sent_back_as_utf8(odd: OddServer) -> None:
     header = odd.state.requests("/unicode-id")[1].last_event_id
     assert header is not None
     assert header.encode("latin-1").decode("utf-8") == "ünï"  # Tornado reads headers as latin-1
+
+
+async def test_a_line_past_the_parser_limit_fails_the_connection_clearly(
+    odd: OddServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(source_module, "MAX_LINE_LENGTH", 1000)
+    async with AsyncEventSource(odd.url("/long-line"), reconnect=FAST) as es:
+        (before,) = await take(es, 1)
+        with pytest.raises(StreamError, match="1000 characters"):
+            await es.next(timeout=LIMIT)
+    assert before.data == "before"
+    assert es.ready_state is ReadyState.CLOSED
+    assert len(odd.state.requests("/long-line")) == 1
 
 
 async def test_close_while_connecting_ends_in_closed_with_no_further_request(

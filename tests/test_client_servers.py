@@ -228,6 +228,7 @@ class OddServer:
         raw_nul = [
             encode_event("first", id="good-1") + b"id: bad\x00id\ndata: nul id\n\n",
         ]
+        raw_long = [encode_event("before", id="l1") + b"data: " + b"x" * 5000]
         raw_unicode = [encode_event("first", id="café-☕") + encode_event("second", id="ünï")]
         raw_gap = [
             encode_event(json.dumps({"requested": "5", "oldest": "10"}), event="sse_nb.gap")
@@ -250,6 +251,7 @@ class OddServer:
                 (r"/heartbeats", Heartbeats, {"state": s}),
                 (r"/echo", Echo, {"state": s}),
                 (r"/nul-id", Raw, {"state": s, "raw": raw_nul}),
+                (r"/long-line", Raw, {"state": s, "raw": raw_long, "then_silent": True}),
                 (r"/unicode-id", Raw, {"state": s, "raw": raw_unicode}),
                 (r"/gap", Raw, {"state": s, "raw": raw_gap, "then_silent": True}),
                 (r"/dupes", Raw, {"state": s, "raw": raw_dupes, "then_silent": False}),

@@ -55,7 +55,14 @@ from ..errors import (
     SourceClosed,
     StreamError,
 )
-from ..protocol import Event, EventParser, LineTooLongError, ReadyState, ReconnectPolicy
+from ..protocol import (
+    MAX_LINE_LENGTH,
+    Event,
+    EventParser,
+    LineTooLongError,
+    ReadyState,
+    ReconnectPolicy,
+)
 from .connection import CLOSE_TIMEOUT, NoContent, default_client, open_stream
 from .dedupe import DEDUP_WINDOW, RecentIds
 
@@ -407,7 +414,9 @@ class AsyncEventSource:
                 opened = True
                 self._recent.connected()
                 self._announce()
-                parser = EventParser(self._last_event_id, self._retry_ms)
+                parser = EventParser(
+                    self._last_event_id, self._retry_ms, max_line_length=MAX_LINE_LENGTH
+                )
                 feed = parser.feed
                 tail = b""
                 async for chunk in response.aiter_bytes():
