@@ -1,6 +1,7 @@
 // The browser's own EventSource, run in the page and reported to the kernel.
 // The EventSource lives on the model (initialize), so a second view shows the same connection.
-// Reports to the kernel (traits + an "events" message) are batched, at most flush_hz a second.
+// Reports to the kernel (traits + an "events" message) are batched, at most flush_hz a second,
+// and the views are redrawn right after each report, never ahead of it.
 // Event data is written with textContent only.
 
 const NAMES = ["CONNECTING", "OPEN", "CLOSED"];
@@ -38,9 +39,10 @@ function initialize({ model }) {
   };
   STATES.set(model.get("key"), st);
 
+  // Changes are only marked here; the reporter below tells the kernel first and then redraws
+  // the views, so whatever a view shows has already been sent to the kernel.
   function notify() {
     st.dirty = true;
-    for (const fn of st.listeners) fn();
   }
   function onEvent(ev) {
     st.received += 1;
@@ -124,6 +126,7 @@ function initialize({ model }) {
     model.set("page_url", st.url);
     model.set("error", st.error);
     model.save_changes();
+    for (const fn of st.listeners) fn();
   }, period);
 
   model.send({ kind: "hello", origin: location.origin, hostname: location.hostname, base_url: baseUrl() });
