@@ -134,8 +134,10 @@ class AsyncEventSource:
     listeners work as ``addEventListener``. ``method``, ``headers``, ``content`` or ``json`` make
     the request (resent on every reconnect; ``Accept``, ``Cache-Control`` and ``Last-Event-ID``
     are always the source's own); ``client`` injects an ``httpx.AsyncClient`` (auth,
-    proxies, transports), which the source never closes. ``dedupe=False`` turns off duplicate
-    suppression for streams whose ids are not unique.
+    proxies, transports), which the source never closes. ``idle_timeout`` (seconds) takes a
+    connection that brings no bytes for that long (heartbeat comments count; waiting for the
+    response headers too) for dead and reconnects; ``None``, as in a browser, waits forever.
+    ``dedupe=False`` turns off duplicate suppression for streams whose ids are not unique.
     """
 
     def __init__(
