@@ -311,6 +311,18 @@ async def test_reconnect_after_close_resumes_from_the_last_id(odd: OddServer) ->
     assert es.reconnects == 1
 
 
+async def test_reconnect_during_the_wait_connects_now(odd: OddServer) -> None:
+    odd.state.log = [("1", "one"), ("2", "two")]
+    with anyio.fail_after(LIMIT):  # the policy's wait is a minute; reconnect() skips it
+        async with AsyncEventSource(odd.url("/replay?per=1"), reconnect=FOREVER) as es:
+            await take(es, 1)
+            await wait_for(lambda: es.ready_state is ReadyState.CONNECTING)
+            es.reconnect()
+            (second,) = await take(es, 1)
+    assert second.data == "two"
+    assert [r.last_event_id for r in odd.state.requests("/replay")] == [None, "1"]
+
+
 async def test_reconnect_limit_closes_with_an_error(anyio_backend: str) -> None:
     url = f"http://127.0.0.1:{closed_port()}/events"
     policy = ReconnectPolicy(delay=0.01, backoff=1.0, jitter=0.0, max_attempts=2)
