@@ -4,12 +4,13 @@ One Lab and one notebook for the module: it starts a server, a Python client and
 The tests then act as the reader would (buttons in the page) or as later cells would
 (``lab.execute``), and wait on what the widgets write into the DOM (``data-*`` attributes,
 text), never on the kernel's busy indicator. The last test saves a screenshot of each widget
-under docs/img/.
+(under docs/img/ when run by scripts/screenshots.py).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from tests.lab import Lab, lab  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.lab]
 
+#: Where the screenshots go: docs/img/ when ``SSE_NB_SCREENSHOTS=1`` (scripts/screenshots.py),
+#: else a temporary directory, so a test run leaves the checkout as it was.
 IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
 
 #: Milliseconds to wait for something to show in the page (a loaded 2-core machine).
@@ -278,8 +281,9 @@ def test_a_hundred_thousand_rows_are_rendered_windowed(lab: Lab, nb: Any) -> Non
     assert nb.eval_on_selector_all(f"{table} .sse-nb-row", "rows => rows.length") < 100
 
 
-def test_screenshots_of_each_widget(lab: Lab, nb: Any) -> None:  # noqa: F811
-    IMG.mkdir(parents=True, exist_ok=True)
+def test_screenshots_of_each_widget(lab: Lab, nb: Any, tmp_path: Path) -> None:  # noqa: F811
+    img = IMG if os.environ.get("SSE_NB_SCREENSHOTS") == "1" else tmp_path
+    img.mkdir(parents=True, exist_ok=True)
     shots = {
         "client_panel.png": ".sse-nb-client-panel",
         "status_light.png": ".sse-nb-status",
@@ -295,5 +299,5 @@ def test_screenshots_of_each_widget(lab: Lab, nb: Any) -> None:  # noqa: F811
     for name, selector in shots.items():
         loc = nb.locator(selector).first
         loc.scroll_into_view_if_needed()
-        loc.screenshot(path=str(IMG / name))
-        assert (IMG / name).stat().st_size > 1000
+        loc.screenshot(path=str(img / name))
+        assert (img / name).stat().st_size > 1000
