@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from .protocol import Event, ReadyState, ReconnectPolicy
 
@@ -26,14 +26,12 @@ if TYPE_CHECKING:
     from .server import ClientInfo
     from .server.app import EventServer
 
-__all__ = ["main"]
+__all__ = ["TICK_EVENT", "Ticker", "main"]
 
 #: A fixed default port, so that the commands of the tour can be copied as they are.
 DEFAULT_PORT = 8765
 #: The event type of the ticker's counter.
 TICK_EVENT = "tick"
-#: The in-band event a server sends when it no longer holds the id asked for.
-GAP_EVENT = "sse_nb.gap"
 #: How long the demo waits for any one step before it declares the step failed: far longer
 #: than a step takes on a loaded machine, short enough that a fault ends the demo, not hangs it.
 DEMO_STEP_TIMEOUT = 15.0
@@ -47,12 +45,21 @@ DEMO_RETRY_MS = 300
 # -- shared pieces ------------------------------------------------------------------------------
 
 
-def _err(*parts: object) -> None:
-    print("sse-nb:", *parts, file=sys.stderr, flush=True)
+# Lines come from the main thread and from the runtime thread (state changes): one lock and
+# one write per line, so that they never interleave.
+_print_lock = threading.Lock()
 
 
-def _out(text: str, stream: TextIO | None = None) -> None:
-    print(text, file=stream or sys.stdout, flush=True)
+def _err(text: str) -> None:
+    with _print_lock:
+        sys.stderr.write(f"sse-nb: {text}\n")
+        sys.stderr.flush()
+
+
+def _out(text: str) -> None:
+    with _print_lock:
+        sys.stdout.write(f"{text}\n")
+        sys.stdout.flush()
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -70,7 +77,11 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 class Ticker:
-    """A demo publisher: ``{"tick": n}`` as event ``tick`` every ``period`` seconds."""
+    """A demo publisher: ``{"tick": n}`` as event ``tick`` every ``period`` seconds.
+
+    A thread of its own rather than a task on the runtime loop: ``publish()`` is thread safe,
+    and a ticker that sleeps must not hold the loop that streams the events it publishes.
+    """
 
     def __init__(self, server: EventServer, period: float) -> None:
         self.server, self.period, self.count = server, period, 0
@@ -191,6 +202,7 @@ def _format_event(ev: Event, as_json: bool) -> str:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
+    from .client.source import GAP_EVENT
     from .client.sync import EventSource
     from .errors import SourceClosed, SSEError
 

@@ -8,12 +8,11 @@ which the shell prints as one line instead of a traceback.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from IPython.core import magic_arguments as _magic_arguments
@@ -21,7 +20,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.display import display as _display
 
-from . import _runtime
+from .cli import TICK_EVENT, Ticker
 from .protocol import ReadyState
 
 if TYPE_CHECKING:
@@ -54,8 +53,6 @@ def display(*objs: Any) -> None:
 SERVER_PREFIX = "server"
 CLIENT_PREFIX = "c"
 
-#: The event type of the demo ticker's counter.
-TICK_EVENT = "tick"
 #: The shortest ticker period accepted: faster than this a teaching demo only floods the table.
 MIN_TICKER_PERIOD = 0.01
 
@@ -71,7 +68,7 @@ _PUBLISH_OPTION = re.compile(
 @dataclass
 class _Server:
     server: EventServer
-    ticker: _Ticker | None = None
+    ticker: Ticker | None = None
 
 
 @dataclass
@@ -80,34 +77,6 @@ class _Client:
     url: str
     browser: bool
     server_name: str | None = None
-
-
-@dataclass
-class _Ticker:
-    """A demo publisher on the runtime loop: a counter every ``period`` seconds."""
-
-    server: EventServer
-    period: float
-    count: int = 0
-    _task: Any = field(default=None, repr=False)
-
-    def start(self) -> None:
-        self._task = _runtime.spawn(self._run())
-
-    async def _run(self) -> None:
-        # Runs until stop(); each tick is one publish, so the loop is bounded by the server's
-        # life rather than by a count.
-        while True:
-            await asyncio.sleep(self.period)
-            if not self.server.running:
-                return
-            self.count += 1
-            self.server.publish(json.dumps({"tick": self.count}), event=TICK_EVENT)
-
-    def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
 
 
 def _parse(magics: Magics, name: str, line: str) -> Any:
@@ -274,8 +243,7 @@ class SSEMagics(Magics):
             raise UsageError(f"%sse_serve: cannot start the server: {exc}") from None
         entry = _Server(server)
         if args.ticker is not None:
-            entry.ticker = _Ticker(server, args.ticker)
-            entry.ticker.start()
+            entry.ticker = Ticker(server, args.ticker).start()
         self.servers[name] = entry
         from .widgets import ServerPanel
 

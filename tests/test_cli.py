@@ -201,7 +201,7 @@ def test_listen_gives_up_with_exit_1_when_nothing_answers(spawn: type[Proc]) -> 
     url = f"http://127.0.0.1:{_free_port()}/events"
     listener = spawn("listen", url, "--max-attempts", "2", "--reconnect-delay", "0.05")
     assert listener.finish(sig=None) == 1
-    assert any(line.startswith("sse-nb: stopped:") for line in listener.err)
+    assert any(line.startswith("sse-nb: stopped:") for line in listener.err), listener.err
 
 
 def test_demo_closes_detects_resumes_and_loses_nothing(spawn: type[Proc]) -> None:
