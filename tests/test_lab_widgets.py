@@ -158,7 +158,9 @@ def test_server_panel_publishes_and_drops_from_the_page(lab: Lab, nb: Any) -> No
         f".sse-nb-server tr.sse-nb-client[data-id='{client_id}'][data-state=closed]",
         timeout=SHOW,
     )
-    # The Python client notices the drop and reconnects by itself, resuming.
+    # The Python client notices the drop: amber while it waits to reconnect, then resumes.
+    nb.wait_for_selector(".sse-nb-status[data-state=CONNECTING]", timeout=SHOW)
+    assert light_colour(nb, ".sse-nb-status") == RGB["CONNECTING"]
     nb.wait_for_function(
         """() => (document.querySelector(".sse-nb-timeline[data-kind=client]")
                   || {dataset: {}}).dataset.marks.endsWith("drop,resume")""",

@@ -25,6 +25,10 @@ connection "open" until a heartbeat write fails. So each connection carries a ``
 parameter (its id in the server's registry), and when the page's ``EventSource`` closes, the
 widget calls ``server.client_closed(id)`` through the kernel.
 
+Order. The page redraws its view only after sending the kernel its report, so whatever the view
+shows (``data-state``, ``data-last-id``, ``data-received``) the kernel has already been sent; a
+request the page sends after seeing it is handled after the report.
+
 Messages. Page to kernel: ``hello`` (origin, hostname, base_url), ``events`` (rows),
 ``closed`` (client, reason), ``reopen``. Kernel to page: ``open`` (url, client, last_event_id or
 null for the browser's own), ``close``.
