@@ -381,7 +381,7 @@ def test_last_event_id_changes_only_at_dispatch(parse: Parse) -> None:
 
 
 def test_line_longer_than_the_limit_raises(parse: Parse) -> None:
-    with pytest.raises(LineTooLongError, match="past 10 characters"):
+    with pytest.raises(LineTooLongError, match="past 10 bytes"):
         parse(b"data: " + b"x" * 20, max_line_length=10)
 
 
@@ -396,7 +396,7 @@ def test_line_too_long_error_keeps_events_completed_before_it() -> None:
 
 def test_line_limit_counts_the_unfinished_line_across_chunks() -> None:
     p = EventParser(max_line_length=10)
-    p.feed(b"data: 1234")  # 10 characters: at the limit, not past it
+    p.feed(b"data: 1234")  # 10 bytes: at the limit, not past it
     with pytest.raises(LineTooLongError):
         p.feed(b"5")
     q = EventParser(max_line_length=10)

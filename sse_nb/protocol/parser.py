@@ -6,25 +6,27 @@ HTML, "Server-sent events", §9.2.5 "Parsing an event stream" and §9.2.6 "Inter
 stream", describe a character-at-a-time state machine. We keep its results exactly but move
 whole chunks through C-level string operations:
 
-1. Decode. "Event streams are always decoded as UTF-8": ``codecs.utf_8_decode`` with U+FFFD
-   replacement (Python replaces maximal subparts, as the Encoding standard does); the bytes of a
-   character split across chunks wait in ``_undecoded``. UTF-8 decode strips one leading U+FEFF
-   (BOM), only at the very start of the stream.
-2. Normalise line ends. "Lines must be separated by either a U+000D CARRIAGE RETURN U+000A LINE
-   FEED (CRLF) character pair, a single U+000A LINE FEED (LF) character, or a single U+000D
-   CARRIAGE RETURN (CR) character." ``str.replace`` turns CRLF then CR into LF. A chunk ending
-   in CR sets ``_skip_lf``, so an LF opening the next chunk is the second half of a CRLF and is
-   dropped. U+2028, U+2029, U+0085 and friends are not line ends (``str.splitlines`` would split
-   on them, so it is never used).
-3. Cut at the last blank line. Everything up to it is a run of whole blocks, interpreted now;
-   the unfinished block after it waits in ``_pending`` (as pieces, so that a long line arriving
-   in many chunks is joined once, not once per chunk). A block therefore always starts with
-   fresh data and event type buffers, and only the last event ID buffer carries over.
-   One effect of an unfinished block cannot wait: "set the event stream's reconnection time"
-   happens when a ``retry:`` line ends, so complete lines of the pending block that start with
-   ``retry`` are applied at once (``_early_retry``); applying them again when the block ends
-   changes nothing.
-4. Interpret a run of blocks with one of two interpreters that give the same results (the
+1. Cut lines on bytes. "Lines must be separated by either a U+000D CARRIAGE RETURN U+000A
+   LINE FEED (CRLF) character pair, a single U+000A LINE FEED (LF) character, or a single U+000D
+   CARRIAGE RETURN (CR) character." CR and LF are single bytes that never occur inside a
+   multi-byte UTF-8 character, so this works before decoding: ``bytes.replace`` turns CRLF then
+   CR into LF. A chunk ending in CR sets ``_skip_lf``, so an LF opening the next chunk is the
+   second half of a CRLF and is dropped. U+2028, U+2029, U+0085 and friends are not line ends
+   (``str.splitlines`` would split on them, so it is never used). "The UTF-8 decode algorithm
+   strips one leading UTF-8 Byte Order Mark (BOM), if any": three bytes, checked once, at the
+   very start of the stream.
+2. Cut at the last blank line. Everything up to it is a run of whole blocks, interpreted now;
+   the unfinished block after it waits in ``_pending`` as raw bytes (a long line arriving in many
+   chunks is joined once, when its block ends, and a chunk that ends no line costs one append).
+   A block therefore always starts with fresh data and event type buffers; only the last event
+   ID buffer carries over. One effect of an unfinished block cannot wait: "set the event
+   stream's reconnection time" happens when a ``retry:`` line ends, so complete lines of the
+   pending block that start with ``retry`` are applied at once (``_early_retry``); applying them
+   again when the block ends changes nothing.
+3. Decode the run. "Event streams are always decoded as UTF-8", with U+FFFD replacement
+   (Python replaces maximal subparts, as the Encoding standard does). A run starts and ends at
+   a line end, so decoding it alone gives exactly what decoding the whole stream would.
+4. Interpret the run with one of two interpreters that give the same results (the
    property tests check it against a character-at-a-time reference on random streams cut at
    random places):
 
@@ -60,7 +62,7 @@ from .events import Event
 
 __all__ = ["MAX_LINE_LENGTH", "MAX_RETRY", "EventParser", "LineTooLongError"]
 
-#: Longest partial line (in characters) held while waiting for its end: a stream that never
+#: Longest partial line (in bytes) held while waiting for its end: a stream that never
 #: sends a line break must not grow memory without bound. 16 MiB is far beyond any real event.
 MAX_LINE_LENGTH = 16 * 1024 * 1024
 
@@ -76,7 +78,7 @@ _LONG_EVENT = 1024
 #: that a stream in an unusual (valid) style does not pay for a useless pass on every chunk.
 _FAST_RETRY_AFTER = 8
 
-_BOM = "\ufeff"
+_BOM_BYTES = b"\xef\xbb\xbf"
 # Blocks as servers write them, for which §9.2.6 gives exactly these results: an optional
 # non-empty ``event: `` line, an optional non-empty ``id: `` line without NUL (the event line
 # may come before or after it, never both), ``data: `` lines, and a blank line. Exactly one
@@ -96,7 +98,7 @@ _NONES = repeat(None)  # an endless column of None, shared: ``repeat`` never run
 
 
 class LineTooLongError(ValueError):
-    """A line exceeded ``max_line_length`` characters without ending.
+    """A line exceeded ``max_line_length`` bytes without ending.
 
     ``events`` holds the events completed by the same chunk before the limit was hit, so that
     nothing already received is lost. The parser cannot continue after this error.
@@ -121,6 +123,7 @@ class EventParser:
     """
 
     __slots__ = (
+        "_bom",
         "_failed",
         "_fast_wait",
         "_head",
@@ -131,7 +134,6 @@ class EventParser:
         "_pending",
         "_skip_lf",
         "_started",
-        "_undecoded",
         "last_event_id",
         "retry",
     )
@@ -146,12 +148,12 @@ class EventParser:
         self.last_event_id: str = last_event_id
         self.retry: int | None = retry
         self._max_line_length = max_line_length
-        self._undecoded = b""  # the first bytes of a character split across chunks
-        self._started = False  # has any character been decoded (BOM check done)?
+        self._bom = b""  # the first bytes of the stream while they may still be a BOM
+        self._started = False  # is the BOM check done?
         self._skip_lf = False  # the previous chunk ended in CR
-        self._pending: list[str] = []  # the unfinished block after the last blank line
-        self._partial = 0  # length of the unfinished line at its end (0: a line just ended)
-        self._head = ""  # the first five characters of that line (is it a ``retry`` line?)
+        self._pending: list[bytes] = []  # the unfinished block after the last blank line
+        self._partial = 0  # bytes in the unfinished line at its end (0: a line just ended)
+        self._head = b""  # the first five bytes of that line (is it a ``retry`` line?)
         self._id_buffer = last_event_id  # §9.2.6 "last event ID buffer"
         self._failed = False  # a line overflowed: the stream position is lost
         self._long = False  # recent events are long: skip the block expression
@@ -160,40 +162,40 @@ class EventParser:
     def feed(self, data: bytes) -> list[Event]:
         """Parse the next chunk of the stream; return the events it completes, in order.
 
-        Raises ``LineTooLongError`` when a line grows past ``max_line_length`` characters.
+        Raises ``LineTooLongError`` when a line grows past ``max_line_length`` bytes.
         """
         if self._failed:
             raise LineTooLongError("the event stream already overflowed a line; start a new one")
-        if self._undecoded:
-            data = self._undecoded + data
-            self._undecoded = b""
-        text, used = utf_8_decode(data, "replace", False)
-        if used != len(data):
-            self._undecoded = data[used:]
-        if not text:
-            return []
         if not self._started:
+            # UTF-8 decode strips one leading BOM: wait for three bytes, or fewer that differ.
+            data = self._bom + data
+            if len(data) < 3 and _BOM_BYTES.startswith(data):
+                self._bom = data
+                return []
+            self._bom = b""
             self._started = True
-            if text[0] == _BOM:
-                text = text[1:]
-                if not text:
-                    return []
+            if data[:3] == _BOM_BYTES:
+                data = data[3:]
+        if not data:
+            return []
         if self._skip_lf:
             self._skip_lf = False
-            if text[0] == "\n":
-                text = text[1:]
-                if not text:
+            if data[0] == 10:  # LF: the second half of a CRLF split across chunks
+                data = data[1:]
+                if not data:
                     return []
-        if "\r" in text:
-            self._skip_lf = text[-1] == "\r"
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        # CR and LF are single bytes that never occur inside a multi-byte UTF-8 character, so
+        # lines can be cut before decoding.
+        if b"\r" in data:
+            self._skip_lf = data[-1] == 13
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
-        nl = text.rfind("\n")
+        nl = data.rfind(b"\n")
         if nl < 0:  # the unfinished line goes on
-            self._pending.append(text)
-            self._partial += len(text)
+            self._pending.append(data)
+            self._partial += len(data)
             if len(self._head) < 5:
-                self._head = (self._head + text)[:5]
+                self._head = (self._head + data)[:5]
             if self._partial > self._max_line_length:
                 self._overflow([])
             return []
@@ -204,52 +206,54 @@ class EventParser:
             end = -1
             i = nl
             while i > 0:
-                if text[i - 1] == "\n":
+                if data[i - 1] == 10:
                     end = i + 1
                     break
-                i = text.rfind("\n", 0, i)
+                i = data.rfind(b"\n", 0, i)
             if i == 0 and self._partial == 0:
                 end = 1
         else:
-            end = text.rfind("\n\n", 0, nl + 1)
+            end = data.rfind(b"\n\n", 0, nl + 1)
             if end >= 0:
                 end += 2
-            elif text[0] == "\n" and self._partial == 0:
+            elif data[0] == 10 and self._partial == 0:
                 end = 1
 
         if end < 0:  # lines ended, but the block goes on
-            self._early_retry(text, nl, self._head)
-            self._pending.append(text)
-            self._set_partial(text, nl)
+            self._early_retry(data, nl, self._head)
+            self._pending.append(data)
+            self._partial = len(data) - nl - 1
+            self._head = data[nl + 1 : nl + 6]
             if self._partial > self._max_line_length:
                 self._overflow([])
             return []
 
+        # Whole blocks: decode them in one piece. The run starts and ends at a line end, so no
+        # character straddles its edges and decoding it alone gives what decoding the whole
+        # stream would.
+        run = data if end == len(data) else memoryview(data)[:end]
         if self._pending:
-            self._pending.append(text)
-            shift = len(text)
-            text = "".join(self._pending)
-            shift = len(text) - shift
-            end += shift
-            nl += shift
+            self._pending.append(run)  # type: ignore[arg-type]
+            run = b"".join(self._pending)
+        text = utf_8_decode(run, "replace", True)[0]
         events: list[Event] = []
         if self._long:
-            self._lines(text, 0, end, events)
+            self._lines(text, 0, len(text), events)
         elif self._fast_wait:
             self._fast_wait -= 1
-            self._lines(text, 0, end, events)
-        elif not self._fast(text, end, events):
+            self._lines(text, 0, len(text), events)
+        elif not self._fast(text, len(text), events):
             self._fast_wait = _FAST_RETRY_AFTER
-            self._lines(text, 0, end, events)
+            self._lines(text, 0, len(text), events)
         # Choose the interpreter for the next chunk from this one's event sizes.
-        self._long = end > _LONG_EVENT * len(events)
+        self._long = len(text) > _LONG_EVENT * len(events)
 
-        if end == len(text):
+        if end == len(data):
             self._pending = []
             self._partial = 0
-            self._head = ""
+            self._head = b""
             return events
-        rest = text[end:]
+        rest = data[end:]
         self._pending = [rest]
         nl -= end
         if nl < 0:
@@ -258,64 +262,54 @@ class EventParser:
         else:
             self._partial = len(rest) - nl - 1
             self._head = rest[nl + 1 : nl + 6]
-            if rest[:5] == "retry" or (rest.find("\n") < nl and self._retry_after_lf(rest, nl)):
+            if rest[:5] == b"retry" or (rest.find(b"\n") < nl and self._retry_after_lf(rest, nl)):
                 self._apply_retry(rest[: nl + 1])
         if self._partial > self._max_line_length:
             self._overflow(events)
         return events
 
-    def _set_partial(self, text: str, nl: int) -> None:
-        """Note the unfinished line after ``text[nl]`` (``nl`` < 0: ``text`` has no LF)."""
-        if nl >= 0:
-            self._partial = len(text) - nl - 1
-            self._head = text[nl + 1 : nl + 6]
-        else:
-            self._partial += len(text)
-            if len(self._head) < 5:
-                self._head = (self._head + text)[:5]
-
     def _overflow(self, events: list[Event]) -> None:
         self._pending = []
         self._failed = True
         raise LineTooLongError(
-            f"a line of the event stream grew past {self._max_line_length} characters "
+            f"a line of the event stream grew past {self._max_line_length} bytes "
             "without a line break",
             list(events),
         )
 
-    def _early_retry(self, text: str, nl: int, head: str) -> None:
-        """Apply ``retry:`` lines of the unfinished block that end in ``text[: nl + 1]``.
+    def _early_retry(self, data: bytes, nl: int, head: bytes) -> None:
+        """Apply ``retry:`` lines of the unfinished block that end in ``data[: nl + 1]``.
 
-        ``head`` is the start of the line that ``text`` continues.
+        ``head`` is the start of the line that ``data`` continues.
         """
-        if (head + text[:5] if len(head) < 5 else head).startswith("retry"):
-            self._apply_retry("".join(self._pending) + text[: nl + 1])
-        elif self._retry_after_lf(text, nl):
-            self._apply_retry(text[text.find("\n") + 1 : nl + 1])
+        if (head + data[:5] if len(head) < 5 else head).startswith(b"retry"):
+            self._apply_retry(b"".join(self._pending) + data[: nl + 1])
+        elif self._retry_after_lf(data, nl):
+            self._apply_retry(data[data.find(b"\n") + 1 : nl + 1])
 
-    def _retry_after_lf(self, text: str, nl: int) -> bool:
-        """Whether a line starting after an LF in ``text[:nl]`` starts with ``retry``."""
+    def _retry_after_lf(self, data: bytes, nl: int) -> bool:
+        """Whether a line starting after an LF in ``data[:nl]`` starts with ``retry``."""
         if not self._long:
-            return text.find("\nretry", 0, nl) >= 0
-        i = text.find("\n")  # long lines: hop between line ends, do not scan every character
+            return data.find(b"\nretry", 0, nl) >= 0
+        i = data.find(b"\n")  # long lines: hop between line ends, do not scan every byte
         while i < nl:
-            if text.startswith("retry", i + 1):
+            if data.startswith(b"retry", i + 1):
                 return True
-            i = text.find("\n", i + 1)
+            i = data.find(b"\n", i + 1)
         return False
 
-    def _apply_retry(self, lines: str) -> None:
+    def _apply_retry(self, lines: bytes) -> None:
         """Set the reconnection time from the ``retry`` fields among complete ``lines``.
 
         They belong to the unfinished block; they are applied again, to the same effect, when
         the block ends.
         """
-        for line in lines[:-1].split("\n"):
-            if line[:5] == "retry" and (len(line) == 5 or line[5] == ":"):
+        for line in lines[:-1].split(b"\n"):
+            if line[:5] == b"retry" and (len(line) == 5 or line[5:6] == b":"):
                 value = line[6:]
-                if value[:1] == " ":
+                if value[:1] == b" ":
                     value = value[1:]
-                ms = _retry_value(value)
+                ms = _retry_value(value.decode("utf-8", "replace"))
                 if ms is not None:
                     self.retry = ms
 
