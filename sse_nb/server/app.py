@@ -11,6 +11,7 @@ Everything that touches sockets, the log or the subscriber sets runs on the loop
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import json
 import logging
@@ -79,10 +80,14 @@ class EventServer:
 
     Parameters not obvious from their names:
 
-    ``history``: events kept per channel for replay. ``heartbeat``: seconds between comment
-    lines on an idle stream (``None`` or 0: off). ``retry``: reconnection delay in ms sent as
-    ``retry:`` on connect. ``cors``: ``None``, ``"*"`` or a list of allowed origins. ``token``:
-    when set, requests need ``Authorization: Bearer <token>`` or ``?token=`` (else 401).
+    ``history``: events kept per channel for replay.
+    ``heartbeat``: seconds between comment lines on an idle stream (``None`` or 0: off); they
+    also keep bytes in flight, which is how a peer that vanished without FIN or RST is
+    detected (TCP_USER_TIMEOUT).
+    ``retry``: reconnection delay in ms, sent as ``retry:`` on connect.
+    ``cors``: ``None``, ``"*"`` or a list of allowed origins (see :meth:`allow_origin`).
+    ``token``: when set, requests need ``Authorization: Bearer <token>`` or ``?token=``
+    (else 401).
     ``log``: an :class:`EventLog`, or a file path for a SQLite log (replay survives restarts).
     ``queue_limit``: bytes a client may fall behind before it is dropped as a slow consumer.
 
@@ -141,6 +146,7 @@ class EventServer:
         self._registry_lock = threading.Lock()
         self._clients: dict[str, Connection] = {}
         self._next_client = 0
+        self._closed_order: collections.deque[Connection] = collections.deque()
 
         self._connect_cbs: list[Callback] = []
         self._disconnect_cbs: list[Callback] = []
@@ -381,9 +387,11 @@ class EventServer:
         if ch is not None:
             ch.subscribers.pop(conn, None)
         with self._registry_lock:
-            closed = [k for k, c in self._clients.items() if not c.open]
-            for key in closed[: max(0, len(closed) - MAX_CLOSED_CLIENTS)]:
-                del self._clients[key]
+            self._closed_order.append(conn)
+            while len(self._closed_order) > MAX_CLOSED_CLIENTS:
+                old = self._closed_order.popleft()
+                if self._clients.get(old.id) is old:
+                    del self._clients[old.id]
         self._emit(self._disconnect_cbs, conn.info())
         self._changed()
 

@@ -174,7 +174,12 @@ class EventStreamHandler(tornado.web.RequestHandler):
         except OSError:
             pass
 
-        conn = self.server._open_connection(name, stream, remote, client_id, resume, extra)
+        try:
+            conn = self.server._open_connection(name, stream, remote, client_id, resume, extra)
+        except Exception:
+            # The socket is ours now; Tornado would not close it for us.
+            stream.close()
+            raise
         if conn is None:
             return
         await self._watch_close(stream, conn)
