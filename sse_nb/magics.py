@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["SSEMagics", "load_ipython_extension", "unload_ipython_extension"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+log = logging.getLogger("sse_nb.magics")
 
 # IPython's argument helpers carry no type hints; these thin wrappers give them theirs.
 
@@ -183,16 +186,28 @@ class SSEMagics(Magics):
             return self.clients[name].source
         raise UsageError(f"no server or client named {name!r}; known names: {self._known()}")
 
-    def stop_all(self) -> None:
-        """Close every client, then stop every server (what ``%unload_ext`` does)."""
-        for entry in self.clients.values():
-            entry.source.close()
-        for s in self.servers.values():
+    def stop_all(self) -> tuple[int, int]:
+        """Close every client, then stop every server (what ``%unload_ext`` does).
+
+        One that fails to stop is logged and does not keep the others running. Returns how
+        many clients and servers there were.
+        """
+        counts = len(self.clients), len(self.servers)
+        stops: list[tuple[str, Callable[[], None]]] = [
+            (name, c.source.close) for name, c in self.clients.items()
+        ]
+        for name, s in self.servers.items():
             if s.ticker is not None:
-                s.ticker.stop()
-            s.server.stop()
+                stops.append((name, s.ticker.stop))
+            stops.append((name, s.server.stop))
+        for name, stop in stops:
+            try:
+                stop()
+            except Exception:
+                log.exception("sse_nb: stopping %s failed", name)
         self.clients.clear()
         self.servers.clear()
+        return counts
 
     # -- magics -----------------------------------------------------------------------------
 
@@ -383,9 +398,8 @@ class SSEMagics(Magics):
         if args.all:
             if args.name is not None:
                 raise UsageError("%sse_close: give a NAME or --all, not both")
-            n = len(self.clients) + len(self.servers)
-            self.stop_all()
-            print(f"closed {n} client{'s' if n != 1 else ''} and servers")
+            clients, servers = self.stop_all()
+            print(f"closed {clients} client(s), stopped {servers} server(s)")
             return
         name = args.name
         if name is None:
