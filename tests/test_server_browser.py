@@ -111,3 +111,28 @@ def test_browser_stops_reconnecting_when_the_channel_is_closed(page: Any, page_o
         server.close_channel("news")
         wait_until(lambda: page.evaluate("window.source.readyState") == 2, what="CLOSED")
         assert page.evaluate("window.opened") == 1
+
+
+def test_browser_reconnects_by_itself_after_a_drop_and_resumes_by_header(
+    page: Any, page_origin: str
+) -> None:
+    """The whole story: drop, the browser reconnects with Last-Event-ID, nothing lost or twice."""
+    with EventServer(heartbeat=None, retry=100, cors=[page_origin]) as server:
+        page.goto(page_origin + "/")
+        page.evaluate("url => window.connect(url)", server.url)
+        wait_until(lambda: page.evaluate("window.opened") == 1, what="EventSource open")
+        for i in range(3):
+            server.publish(f"before {i}")
+        wait_until(lambda: len(page.evaluate("window.ids")) == 3, what="first three")
+        assert server.disconnect() == 1
+        for i in range(3):
+            server.publish(f"while away {i}")
+        wait_until(lambda: page.evaluate("window.opened") == 2, what="reconnected")
+        server.publish("after")
+        wait_until(lambda: len(page.evaluate("window.ids")) >= 7, what="all seven")
+        ids = page.evaluate("window.ids")
+        page.evaluate("window.source.close()")
+    assert ids == [str(i) for i in range(1, 8)]
+    first, second = server.clients[:2]
+    assert first.close_reason == "dropped by server"
+    assert second.resumed_from == "3" and second.gap is None
