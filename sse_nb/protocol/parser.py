@@ -90,6 +90,8 @@ _BLOCK = re.compile(
     r"(?:event: (.+)\n|)(?:id: ([^\n\x00]+)\n|)(?(1)|(?:event: (.+)\n|))"
     r"data: (.*(?:\ndata: .*)*+)\n\n"
 )
+# The same header, for blocks with long data lines: matched, then the data's end found by memchr.
+_HEAD = re.compile(r"(?:event: (.+)\n|)(?:id: ([^\n\x00]+)\n|)(?(1)|(?:event: (.+)\n|))data: ")
 # The two commonest shapes, on their own: a narrower expression is a faster one.
 _ID_DATA = re.compile(r"id: ([^\n\x00]+)\ndata: (.*)\n\n")
 _DATA = re.compile(r"data: (.*)\n\n")
@@ -238,7 +240,7 @@ class EventParser:
         text = utf_8_decode(run, "replace", True)[0]
         events: list[Event] = []
         if self._long:
-            self._lines(text, 0, len(text), events)
+            self._long_blocks(text, events)
         elif self._fast_wait:
             self._fast_wait -= 1
             self._lines(text, 0, len(text), events)
@@ -401,6 +403,36 @@ class EventParser:
         )
         self._id_buffer = self.last_event_id = last
         return True
+
+    def _long_blocks(self, text: str, events: list[Event]) -> None:
+        """Interpret the whole blocks ``text`` when their data lines are long.
+
+        A block in the common shape with one ``data:`` line costs one match of its header and
+        one ``memchr`` to the end of its data, however long that is; from the first block in
+        any other shape on, the rest of the run goes to ``_lines``.
+        """
+        pos = 0
+        stop = len(text)
+        match = _HEAD.match
+        find = text.find
+        last = self._id_buffer
+        append = events.append
+        while pos < stop:
+            m = match(text, pos)
+            if m is None:
+                break
+            start = m.end()
+            eol = find("\n", start)
+            if text[eol + 1 : eol + 2] != "\n":
+                break  # several data lines: leave the block to _lines
+            before, own_id, after = m.groups()
+            if own_id is not None:
+                last = own_id
+            append(_new(Event, (before or after or "message", text[start:eol], last, own_id, None)))
+            pos = eol + 2
+        self._id_buffer = self.last_event_id = last
+        if pos < stop:
+            self._lines(text, pos, stop, events)
 
     def _lines(self, text: str, pos: int, stop: int, events: list[Event]) -> None:
         """Interpret the whole blocks ``text[pos:stop]`` line by line (§9.2.6), as worded.
