@@ -432,19 +432,20 @@ class AsyncEventSource:
                         events = feed(chunk)
                     except LineTooLongError as exc:
                         if exc.events:  # what the chunk completed before the limit is kept
-                            self._last_event_id = parser.last_event_id
                             self._deliver(exc.events)
+                            self._last_event_id = parser.last_event_id
                         raise StreamError(f"{self.url}: {exc}") from exc
-                    self._last_event_id = parser.last_event_id
                     self._retry_ms = parser.retry
                     if events:
                         self._deliver(events)
-                        if self._iterating and self._pending_count >= MAX_BUFFERED_EVENTS:
-                            # A slow consumer is not a dead server: no idle deadline meanwhile.
-                            idle_scope.deadline = math.inf
-                            await self._wait_for_room()
-                            if idle:
-                                idle_scope.deadline = anyio.current_time() + idle
+                    # After delivery: another thread never sees an id ahead of ``history``.
+                    self._last_event_id = parser.last_event_id
+                    if events and self._iterating and self._pending_count >= MAX_BUFFERED_EVENTS:
+                        # A slow consumer is not a dead server: no idle deadline meanwhile.
+                        idle_scope.deadline = math.inf
+                        await self._wait_for_room()
+                        if idle:
+                            idle_scope.deadline = anyio.current_time() + idle
         if idle_scope.cancelled_caught:
             raise _IdleExpired
         return opened

@@ -75,6 +75,7 @@ class EventSource:
             dedupe=dedupe,
             _buffer=False,
         )
+        self._panel: Any = None  # the ClientPanel shown by _repr_mimebundle_, made once
         self._cond = threading.Condition()
         self._pending: deque[Event] = deque()
         self._raised = False
@@ -246,9 +247,11 @@ class EventSource:
         # The one place the client refers to the layer above it: imported only when a notebook
         # displays the object, so ``sse_nb.client`` never needs the widgets to work.
         try:
-            widgets = importlib.import_module("sse_nb.widgets")
-            panel = widgets.ClientPanel(self)
-            bundle = panel._repr_mimebundle_(**kwargs)
+            # One panel per source, so displaying it twice does not double the subscriptions.
+            if self._panel is None:
+                widgets = importlib.import_module("sse_nb.widgets")
+                self._panel = widgets.ClientPanel(self)
+            bundle = self._panel._repr_mimebundle_(**kwargs)
         except Exception:  # no widgets (or no kernel): text is still useful
             bundle = None
         if not isinstance(bundle, dict):

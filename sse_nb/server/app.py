@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import importlib
 import json
 import logging
 import re
@@ -39,6 +40,9 @@ from .handler import (
     stream_head,
 )
 from .log import DEFAULT_HISTORY, EventLog, MemoryLog, SQLiteLog, StoredEvent
+
+#: Sent first on every stream, before any replay (see ``_open_connection``).
+OPENING_COMMENT = encode_comment("open")
 
 __all__ = ["DEFAULT_HISTORY", "FINAL_LINGER", "MAX_CLOSED_CLIENTS", "ClientInfo", "EventServer"]
 
@@ -137,6 +141,7 @@ class EventServer:
         else:
             self._log = log
 
+        self._panel: Any = None  # the ServerPanel shown by _repr_mimebundle_, made once
         self._lock = threading.Lock()  # guards channels' numbering, pending, counters
         self._channels: dict[str, _Channel] = {}
         self._pending: list[tuple[_Channel, StoredEvent]] = []
@@ -346,7 +351,10 @@ class EventServer:
             if _malformed(resume) or replay.gap:
                 gap = json.loads(gap_data(resume, replay.oldest))
             frames, count, last_id = replay.frames, replay.count, replay.last_id
-        parts = [stream_head(extra_headers, gap is not None)]
+        # A comment opens every body: a proxy that holds the headers until the first body bytes
+        # (jupyter-server-proxy does) would otherwise keep a browser CONNECTING until the first
+        # event or heartbeat.
+        parts = [stream_head(extra_headers, gap is not None), OPENING_COMMENT]
         if self.retry is not None:
             parts.append(b"retry: %d\n\n" % self.retry)
         if gap is not None:
@@ -373,7 +381,7 @@ class EventServer:
         with self._registry_lock:
             self._clients[client_id] = conn
         ch.subscribers[conn] = None
-        head_bytes = len(parts[0])
+        head_bytes = len(parts[0]) + len(OPENING_COMMENT)
         conn.send(b"".join(parts), count, last_id)
         conn.bytes_sent -= head_bytes  # count the event stream, not the HTTP head
         if not conn.open:
@@ -639,3 +647,21 @@ class EventServer:
     def __repr__(self) -> str:
         where = self.url if self._port else "not started"
         return f"<EventServer {self.name} {where} published={self._published}>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """In Jupyter, show the live server panel; plain text where widgets are unavailable."""
+        # The one place the server refers to the layer above it: imported only when a notebook
+        # displays the object, so ``sse_nb.server`` never needs the widgets to work. One panel
+        # per server, so displaying it twice does not double the subscriptions.
+        bundle: Any = None
+        try:
+            if self._panel is None:
+                widgets = importlib.import_module("sse_nb.widgets")
+                self._panel = widgets.ServerPanel(self)
+            bundle = self._panel._repr_mimebundle_(**kwargs)
+        except Exception:  # no widgets (or no kernel): text is still useful
+            bundle = None
+        if not isinstance(bundle, dict):
+            return {"text/plain": repr(self)}
+        bundle.setdefault("text/plain", repr(self))
+        return bundle
