@@ -40,8 +40,14 @@ def small_events(n: int, eol: str = "\n") -> bytes:
     out = []
     for i in range(n):
         data = json.dumps(
-            {"seq": i, "ts": 1732400000.0 + i / 1000, "sensor": "temp-3", "value": 21.5 + i % 7,
-             "unit": "C", "ok": True},
+            {
+                "seq": i,
+                "ts": 1732400000.0 + i / 1000,
+                "sensor": "temp-3",
+                "value": 21.5 + i % 7,
+                "unit": "C",
+                "ok": True,
+            },
             separators=(",", ":"),
         )
         out.append(f"id: {i}{eol}data: {data}{eol}{eol}")
@@ -52,8 +58,9 @@ def multiline_events(n: int) -> bytes:
     """``n`` events whose data is pretty-printed JSON (six ``data:`` lines) with a type and id."""
     out = []
     for i in range(n):
-        data = json.dumps({"seq": i, "name": f"item-{i}", "price": i * 0.25, "tags": ["a", "b"]},
-                          indent=1)
+        data = json.dumps(
+            {"seq": i, "name": f"item-{i}", "price": i * 0.25, "tags": ["a", "b"]}, indent=1
+        )
         lines = "".join(f"data: {line}\n" for line in data.split("\n"))
         out.append(f"event: update\nid: {i}\n{lines}\n")
     return "".join(out).encode()
@@ -62,7 +69,7 @@ def multiline_events(n: int) -> bytes:
 def large_events(n: int, size: int = 4096) -> bytes:
     """``n`` events carrying ``size`` bytes of data each, with an ``id:``."""
     rng = random.Random(SEED)
-    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.:{}\""
+    alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.:{}"'
     out = []
     for i in range(n):
         payload = "".join(rng.choices(alphabet, k=size))
@@ -115,7 +122,9 @@ def run_httpx_sse(chunks: list[bytes]) -> int:
     return n
 
 
-def best_time(fn: Callable[[list[bytes]], int], chunks: list[bytes], reps: int) -> tuple[float, int]:
+def best_time(
+    fn: Callable[[list[bytes]], int], chunks: list[bytes], reps: int
+) -> tuple[float, int]:
     best = float("inf")
     count = 0
     for _ in range(reps):
@@ -130,8 +139,9 @@ def import_time(reps: int) -> float:
     code = "import time; t = time.perf_counter(); import sse_nb; print(time.perf_counter() - t)"
     times = []
     for _ in range(reps):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
         times.append(float(out.stdout))
     return min(times) * 1000
 
@@ -156,10 +166,14 @@ def main() -> None:
         ("1-4 KiB", lambda: rng.randint(*SMALL_CHUNKS)),
     ]
 
-    print(f"# parse benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
-          f"Python {sys.version.split()[0]}, best of {reps}")
-    header = (f"| {'stream':<10} | {'events':>7} | {'chunks':<7} | {'sse_nb ev/s':>11} | "
-              f"{'MB/s':>6} | {'httpx-sse ev/s':>14} | {'MB/s':>6} | {'ratio':>6} |")
+    print(
+        f"# parse benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+        f"Python {sys.version.split()[0]}, best of {reps}"
+    )
+    header = (
+        f"| {'stream':<10} | {'events':>7} | {'chunks':<7} | {'sse_nb ev/s':>11} | "
+        f"{'MB/s':>6} | {'httpx-sse ev/s':>14} | {'MB/s':>6} | {'ratio':>6} |"
+    )
     print(header)
     print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
     for name, n, stream in streams:
@@ -168,12 +182,15 @@ def main() -> None:
             t_ours, n_ours = best_time(run_sse_nb, chunks, reps)
             t_theirs, n_theirs = best_time(run_httpx_sse, chunks, reps)
             if n_ours != n or n_theirs != n:
-                raise SystemExit(f"{name}: expected {n} events, sse_nb {n_ours}, "
-                                 f"httpx-sse {n_theirs}")
+                raise SystemExit(
+                    f"{name}: expected {n} events, sse_nb {n_ours}, httpx-sse {n_theirs}"
+                )
             mb = len(stream) / 1e6
-            print(f"| {name:<10} | {n:>7} | {chunk_name:<7} | {n / t_ours:>11,.0f} | "
-                  f"{mb / t_ours:>6.1f} | {n / t_theirs:>14,.0f} | {mb / t_theirs:>6.1f} | "
-                  f"{t_theirs / t_ours:>5.2f}x |")
+            print(
+                f"| {name:<10} | {n:>7} | {chunk_name:<7} | {n / t_ours:>11,.0f} | "
+                f"{mb / t_ours:>6.1f} | {n / t_theirs:>14,.0f} | {mb / t_theirs:>6.1f} | "
+                f"{t_theirs / t_ours:>5.2f}x |"
+            )
     print(f"\nimport sse_nb (fresh interpreter, best of 7): {import_time(7):.1f} ms")
 
 

@@ -117,7 +117,11 @@ class EventParser:
     ``last_event_id`` is the event source's last event ID string (what a client sends back as
     ``Last-Event-ID``); ``retry`` is the latest reconnection time the server asked for, in ms.
     Both may be seeded from an earlier connection, since they belong to the event source, not to
-    one response.
+    one response; the seed also starts the last event ID buffer, as Chromium's parser does, so
+    an event without ``id:`` after a reconnect still carries the ID resumed from.
+
+    An unfinished line longer than ``max_line_length`` bytes raises ``LineTooLongError``, which
+    carries the events completed before it; the parser then refuses further input.
 
     >>> p = EventParser()
     >>> p.feed(b"id: 1\\ndata: hello\\n\\n")
