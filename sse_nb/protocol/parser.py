@@ -237,10 +237,13 @@ class EventParser:
         # Whole blocks: decode them in one piece. The run starts and ends at a line end, so no
         # character straddles its edges and decoding it alone gives what decoding the whole
         # stream would.
-        run = data if end == len(data) else memoryview(data)[:end]
-        if self._pending:
-            self._pending.append(run)  # type: ignore[arg-type]
-            run = b"".join(self._pending)
+        size = len(data)
+        # A memoryview saves copying a big run; a short one is cheaper to copy than to view.
+        run = data if end == size else data[:end] if end < 8192 else memoryview(data)[:end]
+        pending = self._pending
+        if pending:
+            pending.append(run)  # type: ignore[arg-type]
+            run = b"".join(pending)
         text = utf_8_decode(run, "replace", True)[0]
         events: list[Event] = []
         if self._long:
@@ -254,7 +257,7 @@ class EventParser:
         # Choose the interpreter for the next chunk from this one's event sizes.
         self._long = len(text) > _LONG_EVENT * len(events)
 
-        if end == len(data):
+        if end == size:
             self._pending = []
             self._partial = 0
             self._head = b""
