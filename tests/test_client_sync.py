@@ -177,3 +177,18 @@ def test_an_undrained_queue_keeps_the_newest_events_and_counts_the_rest(
     assert es.dropped == 500 - len(kept) > 0
     assert kept == [str(i) for i in range(500 - len(kept), 500)]
     assert len(kept) == 50
+
+
+def test_listeners_given_to_the_constructor_see_the_first_replayed_event() -> None:
+    from sse_nb import EventServer
+
+    with EventServer(heartbeat=60) as server:
+        for i in range(50):
+            server.publish(f"e{i}")
+        seen: list[Event] = []
+        es = EventSource(server.url, last_event_id="1", listeners={"message": seen.append})
+        try:
+            wait_until(lambda: len(es.history) >= 49, what="the replay")
+            assert [ev.id for ev in seen] == [str(i) for i in range(2, 51)]
+        finally:
+            es.close()

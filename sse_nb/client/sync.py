@@ -42,8 +42,9 @@ class EventSource:
             ...
         es.close()
 
-    Parameters are those of ``AsyncEventSource``. Callbacks run on the runtime thread and must
-    be quick. Use it as a context manager to close it on exit.
+    Parameters are those of ``AsyncEventSource``, plus ``listeners`` (``{type: callback}``),
+    registered before connecting so that not even the first replayed event is missed. Callbacks
+    run on the runtime thread and must be quick. Use it as a context manager to close it on exit.
     """
 
     def __init__(
@@ -60,6 +61,7 @@ class EventSource:
         history: int = DEFAULT_HISTORY,
         client: httpx.AsyncClient | None = None,
         dedupe: bool = True,
+        listeners: Mapping[str, Callable[[Any], None]] | None = None,
     ) -> None:
         self._source = AsyncEventSource(
             url,
@@ -84,7 +86,10 @@ class EventSource:
         self._source._sinks.append(self._queue)
         self._source.on("state", self._state_changed)
         self._source._spawn = lambda fn, gen: _runtime.spawn(fn(gen))
-        # Not waited for: the caller usually adds listeners next, before the first bytes come.
+        # ``listeners`` are in place before the first byte; ``on()`` after the constructor
+        # races the connection (a fast replay may come first; ``history`` still has it).
+        for type_, callback in (listeners or {}).items():
+            self._source.on(type_, callback)
         _runtime.call_soon(self._source._start, "connecting")
 
     # -- state, read from any thread ----------------------------------------------------------
