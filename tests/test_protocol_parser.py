@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from sse_nb.protocol import Event, EventParser, LineTooLongError
+from sse_nb.protocol import Event, EventParser, EventTooLongError, LineTooLongError
 from sse_nb.protocol import parser as parser_module
 
 Parse = Callable[..., tuple[list[Event], EventParser]]
@@ -401,6 +401,24 @@ def test_line_limit_counts_the_unfinished_line_across_chunks() -> None:
         p.feed(b"5")
     q = EventParser(max_line_length=10)
     assert q.feed(b"data: 1234\n\ndata: 5678\n\n") == [ev("1234"), ev("5678")]
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [[b"data: 1\n" * 5], [b"data: 1\n"] * 5, [b"data: 1\n", b"id: 2\n", b"x" * 30]],
+)
+def test_unfinished_event_longer_than_the_limit_raises(chunks: list[bytes]) -> None:
+    p = EventParser(max_event_length=20)
+    with pytest.raises(EventTooLongError, match="past 20 bytes without a blank line"):
+        for chunk in chunks:
+            p.feed(chunk)
+    assert issubclass(EventTooLongError, LineTooLongError)  # one handler covers both limits
+
+
+def test_event_limit_bounds_only_what_waits_between_reads() -> None:
+    p = EventParser(max_event_length=20)
+    assert [e.data for e in p.feed(b"data: " + b"x" * 30 + b"\n\ndata: 1\n")] == ["x" * 30]
+    assert [e.data for e in p.feed(b"\n")] == ["1"]
 
 
 def test_feed_of_nothing_returns_nothing() -> None:

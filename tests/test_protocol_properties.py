@@ -244,11 +244,11 @@ def test_arbitrary_bytes_never_raise(stream: bytes, data: st.DataObject) -> None
 
 @SETTINGS
 @given(stream=st.binary(max_size=400), data=st.data())
-def test_arbitrary_bytes_with_a_small_line_limit_raise_only_line_too_long(
+def test_arbitrary_bytes_with_small_limits_raise_only_line_too_long(
     stream: bytes, data: st.DataObject
 ) -> None:
     cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=8), label="cuts")
-    p = EventParser(max_line_length=16)
+    p = EventParser(max_line_length=16, max_event_length=64)
     failed = False
     for chunk in split(stream, cuts):
         try:

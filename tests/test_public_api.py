@@ -20,10 +20,12 @@ PUBLIC = [
 
 PROTOCOL_PUBLIC = [
     "DEFAULT_DELAY",
+    "MAX_EVENT_LENGTH",
     "MAX_LINE_LENGTH",
     "MAX_RETRY",
     "Event",
     "EventParser",
+    "EventTooLongError",
     "LineTooLongError",
     "ReadyState",
     "ReconnectPolicy",

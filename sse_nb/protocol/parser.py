@@ -60,11 +60,21 @@ from itertools import repeat
 
 from .events import Event
 
-__all__ = ["MAX_LINE_LENGTH", "MAX_RETRY", "EventParser", "LineTooLongError"]
+__all__ = [
+    "MAX_EVENT_LENGTH",
+    "MAX_LINE_LENGTH",
+    "MAX_RETRY",
+    "EventParser",
+    "EventTooLongError",
+    "LineTooLongError",
+]
 
 #: Longest partial line (in bytes) held while waiting for its end: a stream that never
 #: sends a line break must not grow memory without bound. 16 MiB is far beyond any real event.
 MAX_LINE_LENGTH = 16 * 1024 * 1024
+#: Largest unfinished event (in bytes) held while waiting for its blank line: endless ``data:``
+#: lines without one must not grow memory without bound either.
+MAX_EVENT_LENGTH = 64 * 1024 * 1024
 
 #: Largest ``retry:`` accepted, in ms: Chromium reads it as an unsigned 64-bit integer and
 #: ignores a value that does not fit; we do the same rather than hold an unbounded integer.
@@ -111,6 +121,13 @@ class LineTooLongError(ValueError):
         self.events: list[Event] = events if events is not None else []
 
 
+class EventTooLongError(LineTooLongError):
+    """An event exceeded ``max_event_length`` bytes without its blank line.
+
+    A kind of ``LineTooLongError``, so that one handler covers both limits.
+    """
+
+
 class EventParser:
     """Feed it the bytes of one event stream; it returns the events they complete.
 
@@ -120,8 +137,10 @@ class EventParser:
     one response; the seed also starts the last event ID buffer, as Chromium's parser does, so
     an event without ``id:`` after a reconnect still carries the ID resumed from.
 
-    An unfinished line longer than ``max_line_length`` bytes raises ``LineTooLongError``, which
-    carries the events completed before it; the parser then refuses further input.
+    An unfinished line longer than ``max_line_length`` bytes raises ``LineTooLongError``, an
+    unfinished event longer than ``max_event_length`` bytes ``EventTooLongError`` (a kind of
+    ``LineTooLongError``); either carries the events completed before it, and the parser then
+    refuses further input.
 
     >>> p = EventParser()
     >>> p.feed(b"id: 1\\ndata: hello\\n\\n")
@@ -129,12 +148,14 @@ class EventParser:
     """
 
     __slots__ = (
+        "_block",
         "_bom",
         "_failed",
         "_fast_wait",
         "_head",
         "_id_buffer",
         "_long",
+        "_max_event_length",
         "_max_line_length",
         "_partial",
         "_pending",
@@ -150,15 +171,18 @@ class EventParser:
         retry: int | None = None,
         *,
         max_line_length: int = MAX_LINE_LENGTH,
+        max_event_length: int = MAX_EVENT_LENGTH,
     ) -> None:
         self.last_event_id: str = last_event_id
         self.retry: int | None = retry
         self._max_line_length = max_line_length
+        self._max_event_length = max_event_length
         self._bom = b""  # the first bytes of the stream while they may still be a BOM
         self._started = False  # is the BOM check done?
         self._skip_lf = False  # the previous chunk ended in CR
         self._pending: list[bytes] = []  # the unfinished block after the last blank line
         self._partial = 0  # bytes in the unfinished line at its end (0: a line just ended)
+        self._block = 0  # bytes in the unfinished block
         self._head = b""  # the first five bytes of that line (is it a ``retry`` line?)
         self._id_buffer = last_event_id  # §9.2.6 "last event ID buffer"
         self._failed = False  # a line overflowed: the stream position is lost
@@ -171,7 +195,7 @@ class EventParser:
         Raises ``LineTooLongError`` when a line grows past ``max_line_length`` bytes.
         """
         if self._failed:
-            raise LineTooLongError("the event stream already overflowed a line; start a new one")
+            raise LineTooLongError("the event stream already overflowed a limit; start a new one")
         if not self._started:
             # UTF-8 decode strips one leading BOM: wait for three bytes, or fewer that differ.
             data = self._bom + data
@@ -200,9 +224,10 @@ class EventParser:
         if nl < 0:  # the unfinished line goes on
             self._pending.append(data)
             self._partial += len(data)
+            self._block += len(data)
             if len(self._head) < 5:
                 self._head = (self._head + data)[:5]
-            if self._partial > self._max_line_length:
+            if self._partial > self._max_line_length or self._block > self._max_event_length:
                 self._overflow([])
             return []
 
@@ -230,7 +255,8 @@ class EventParser:
             self._pending.append(data)
             self._partial = len(data) - nl - 1
             self._head = data[nl + 1 : nl + 6]
-            if self._partial > self._max_line_length:
+            self._block += len(data)
+            if self._partial > self._max_line_length or self._block > self._max_event_length:
                 self._overflow([])
             return []
 
@@ -260,10 +286,12 @@ class EventParser:
         if end == size:
             self._pending = []
             self._partial = 0
+            self._block = 0
             self._head = b""
             return events
         rest = data[end:]
         self._pending = [rest]
+        self._block = len(rest)
         nl -= end
         if nl < 0:
             self._partial = len(rest)
@@ -273,16 +301,22 @@ class EventParser:
             self._head = rest[nl + 1 : nl + 6]
             if rest[:5] == b"retry" or (rest.find(b"\n") < nl and self._retry_after_lf(rest, nl)):
                 self._apply_retry(rest[: nl + 1])
-        if self._partial > self._max_line_length:
+        if self._partial > self._max_line_length or self._block > self._max_event_length:
             self._overflow(events)
         return events
 
     def _overflow(self, events: list[Event]) -> None:
         self._pending = []
         self._failed = True
-        raise LineTooLongError(
-            f"a line of the event stream grew past {self._max_line_length} bytes "
-            "without a line break",
+        if self._partial > self._max_line_length:
+            raise LineTooLongError(
+                f"a line of the event stream grew past {self._max_line_length} bytes "
+                "without a line break",
+                list(events),
+            )
+        raise EventTooLongError(
+            f"an event of the event stream grew past {self._max_event_length} bytes "
+            "without a blank line to end it",
             list(events),
         )
 
