@@ -192,3 +192,21 @@ def test_listeners_given_to_the_constructor_see_the_first_replayed_event() -> No
             assert [ev.id for ev in seen] == [str(i) for i in range(2, 51)]
         finally:
             es.close()
+
+
+def test_wait_for_blocks_until_the_state_or_condition_holds() -> None:
+    from sse_nb import EventServer
+
+    with EventServer(heartbeat=60) as server:
+        es = EventSource(server.url)
+        try:
+            es.wait_for(ReadyState.OPEN, timeout=10)
+            server.publish("one")
+            es.wait_for(lambda s: s.events_received == 1, timeout=10)
+            assert es.last_event_id == "1"
+            es.close()
+            es.wait_for(ReadyState.CLOSED, timeout=1)
+            with pytest.raises(TimeoutError, match="readyState OPEN; readyState is CLOSED"):
+                es.wait_for(ReadyState.OPEN, timeout=0.05)
+        finally:
+            es.close()

@@ -23,12 +23,18 @@ from ..errors import SourceClosed
 from ..protocol import Event, ReadyState, ReconnectPolicy
 from .source import DEFAULT_HISTORY, AsyncEventSource, Received, Transition
 
-__all__ = ["MAX_PENDING_EVENTS", "EventSource"]
+__all__ = ["DEFAULT_WAIT", "MAX_PENDING_EVENTS", "EventSource"]
 
 #: Events held for ``next()`` / iteration. A notebook that only uses callbacks never drains
 #: them, and blocking the shared runtime thread is not an option, so beyond this the oldest are
 #: dropped and counted in ``dropped`` (callbacks and ``history`` still see every event).
 MAX_PENDING_EVENTS = 100_000
+
+#: Default seconds ``wait_for`` waits: far beyond a loopback connect, short enough to fail fast.
+DEFAULT_WAIT = 10.0
+#: ``wait_for`` re-checks its condition at least this often (seconds), for conditions on state
+#: that does not wake the source (another object's, e.g. a server's registry).
+_WAIT_POLL = 0.05
 
 
 class EventSource:
@@ -189,9 +195,43 @@ class EventSource:
             self._cond.notify_all()
 
     def _state_changed(self, transition: Transition) -> None:
-        if transition.state is ReadyState.CLOSED:
-            with self._cond:
-                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    def wait_for(
+        self,
+        condition: ReadyState | Callable[[EventSource], object],
+        timeout: float = DEFAULT_WAIT,
+    ) -> None:
+        """Block until ``ready_state`` is ``condition`` (or ``condition(self)`` is true).
+
+        The source works in the background, so ``es = EventSource(url)`` returns before the
+        connection is open; a script that publishes right away and expects the client to have
+        it waits first: ``es.wait_for(ReadyState.OPEN)``, or
+        ``es.wait_for(lambda es: es.events_received >= 10)``. Raises ``TimeoutError`` saying
+        what was awaited and what the state is.
+        """
+        if _runtime.in_runtime_thread():
+            raise RuntimeError("EventSource.wait_for() would block the runtime thread")
+        check: Callable[[EventSource], object]
+        if isinstance(condition, ReadyState):
+            state = condition
+            check, what = (lambda es: es.ready_state is state), f"readyState {state.name}"
+        else:
+            check, what = condition, "the condition"
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not check(self):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    err = f" (last error: {self.error})" if self.error is not None else ""
+                    raise TimeoutError(
+                        f"{self.url}: waited {timeout} s for {what}; "
+                        f"readyState is {self.ready_state.name}{err}"
+                    )
+                # Woken by every state change and every chunk of events; the cap keeps a
+                # condition on something else (e.g. a server's registry) from waiting forever.
+                self._cond.wait(min(left, _WAIT_POLL))
 
     def next(self, timeout: float | None = None) -> Event:
         """Block for the next event of any type.
