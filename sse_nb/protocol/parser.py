@@ -26,19 +26,21 @@ whole chunks through C-level string operations:
 3. Decode the run. "Event streams are always decoded as UTF-8", with U+FFFD replacement
    (Python replaces maximal subparts, as the Encoding standard does). A run starts and ends at
    a line end, so decoding it alone gives exactly what decoding the whole stream would.
-4. Interpret the run with one of two interpreters that give the same results (the
-   property tests check it against a character-at-a-time reference on random streams cut at
-   random places):
+4. Interpret the run with one of three interpreters that give the same results (the property
+   tests check each against a character-at-a-time reference on random streams cut at random
+   places):
 
    - ``_fast``: for blocks in the form servers write (optional ``event: ``, optional non-empty
      ``id: ``, one or more ``data: `` lines, a blank line), one regular-expression pass finds
      every block and C-level ``map``/``zip`` build the events, with no Python code per line. It
      is trusted only when it provably read the whole run: the matched lengths must add up to
      the run's length exactly; otherwise the run goes to ``_lines``.
+   - ``_long_blocks``: when recent events were long (``_LONG_EVENT``), a regular expression
+     walking every character costs more than ``str.find`` jumping to the next LF with
+     ``memchr``: each block's header is matched, and its single data line found by ``find``.
+     The first block in another shape hands the rest of the run to ``_lines``.
    - ``_lines``: the standard's per-line steps, literally. It handles anything (comments, fields
-     without a colon, ``retry:``, NUL in an id, odd spacing) and long lines, where the regular
-     expression walking every character is slower than ``str.find`` jumping from LF to LF with
-     ``memchr``; streams of large events go straight here.
+     without a colon, ``retry:``, NUL in an id, odd spacing).
 
 5. Dispatch (§9.2.6): the event source's last event ID string becomes the last event ID buffer
    even when nothing is dispatched (an ``id:``-only block changes what a reconnect sends); an
@@ -81,8 +83,8 @@ MAX_EVENT_LENGTH = 64 * 1024 * 1024
 MAX_RETRY = 2**64 - 1
 _RETRY_DIGITS = len(str(MAX_RETRY))
 
-#: Mean characters per dispatched event above which the next chunk skips the block expression:
-#: it walks every character, while ``str.find`` jumps between line ends with ``memchr``.
+#: Mean characters per dispatched event above which the next chunk goes to ``_long_blocks``:
+#: the block expression walks every character, while ``str.find`` jumps to a line end.
 _LONG_EVENT = 1024
 #: After the block expression fails to cover a run, chunks skipped before it is tried again, so
 #: that a stream in an unusual (valid) style does not pay for a useless pass on every chunk.
