@@ -1,0 +1,1 @@
+"""Reliability suite: churn, slow consumers, vanished peers, restarts, bad input, fuzzing."""
