@@ -119,7 +119,8 @@ def test_any_query_string_gets_a_stream_or_a_clean_refusal(
         b"GET /events HTTP/1.1\r\nHost: x\r\nAccept: \x01\x02\r\n\r\n",
         b"GET /events HTTP/1.0\r\n\r\n",
         b"GET /events HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world",
-        b"GET /events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        b"GET /events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5\r\nhello\r\n0\r\n\r\n",
         b"GET /events HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
         b"GET /events/no%20such HTTP/1.1\r\nHost: x\r\n\r\n",
         b"GET /events?client=%00 HTTP/1.1\r\nHost: x\r\n\r\n",

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import anyio
 
-from conftest import wait_until
 from sse_nb.client import AsyncEventSource
 from sse_nb.protocol import ReconnectPolicy
 from sse_nb.server import EventServer
+from tests.conftest import wait_until
 
 CLIENTS = 5
 #: Events before and after the restart.

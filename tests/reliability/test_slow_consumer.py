@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import wait_until
 from sse_nb.server import EventServer
+from tests.conftest import wait_until
 
 from ._net import StreamReader, open_stream, rss
 

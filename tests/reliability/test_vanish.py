@@ -30,7 +30,7 @@ CHILD = r"""
 import json, socket, subprocess, sys, time
 subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 sys.path.insert(0, sys.argv[1])
-from conftest import wait_until
+from tests.conftest import wait_until
 from sse_nb.server import EventServer
 
 with EventServer(heartbeat=float(sys.argv[2])) as server:
