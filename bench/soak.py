@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import resource
@@ -33,8 +34,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-import contextlib
 
 from sse_nb.client import AsyncEventSource  # noqa: E402
 from sse_nb.protocol import ReconnectPolicy  # noqa: E402
