@@ -1,0 +1,274 @@
+"""Benchmark plots: runs small sweeps and draws docs/img/bench-*.png (matplotlib, bench only).
+
+One command: ``/tmp/venv/bin/python bench/plots.py`` (about 3 minutes; ``--only parse`` etc.
+for one figure, ``--quick`` for a smoke run). Every figure is measured by this script when it
+runs, with the code of the other benchmarks imported, so the plots never drift from them:
+
+* ``bench-parse.png``: parser events/s, sse_nb ``EventParser`` vs httpx-sse, on the streams and
+  chunkings of ``bench/parse.py`` (its functions, best CPU time of ``--reps``);
+* ``bench-fanout.png``: delivered events/s and p99 latency vs number of clients (10, 100,
+  1,000) for sse_nb, sse-starlette + uvicorn and a plain Tornado handler, with the server
+  processes and raw-socket load generator of ``bench/fanout.py``. Two phases per point: events
+  as fast as possible (``max(200, 20,000 / clients)`` events, so every point has at least
+  20,000 deliveries) and a fixed 20 events/s for 3 s. One round per point: on a shared machine
+  single points are noisy, the trend is the message;
+* ``bench-replay.png``: time for a client reconnecting with ``Last-Event-ID`` to receive all of
+  N missed events (1,000 to 100,000), connect to last byte, best of 3; ``EventServer`` on sse_nb's
+  runtime thread in this process, the raw client of ``bench/fanout.py``.
+
+Tables of the same figures are printed (Markdown) for ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import fanout  # noqa: E402
+import parse  # noqa: E402
+
+IMG = BENCH.parent / "docs" / "img"
+#: Clients per fan-out point, as the comparison is stated.
+CLIENT_COUNTS = (10, 100, 1_000)
+#: Every as-fast-as-possible point delivers at least this many events in all.
+MIN_DELIVERIES = 20_000
+#: The fixed-rate phase: events/s and seconds.
+RATE = 20.0
+RATE_SECONDS = 3.0
+#: Missed events replayed per point of the replay sweep.
+MISSED = (1_000, 3_000, 10_000, 30_000, 100_000)
+REPLAY_ROUNDS = 3
+SERVER_NAMES = {"sse_nb": "sse_nb", "starlette": "sse-starlette", "tornado": "plain Tornado"}
+COLORS = {"sse_nb": "#1f77b4", "starlette": "#d62728", "tornado": "#2ca02c", "httpx-sse": "#d62728"}
+
+
+def stamp() -> str:
+    return (
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores "
+        f"(shared), Python {sys.version.split()[0]}"
+    )
+
+
+# -- parser ---------------------------------------------------------------------------------
+
+
+def parse_figures(quick: bool, reps: int) -> list[dict[str, Any]]:
+    scale = 10 if quick else 1
+    streams = [
+        ("small", 200_000 // scale, parse.small_events(200_000 // scale)),
+        ("small CRLF", 200_000 // scale, parse.small_events(200_000 // scale, "\r\n")),
+        ("multi-line", 100_000 // scale, parse.multiline_events(100_000 // scale)),
+        ("4 KB", 10_000 // scale, parse.large_events(10_000 // scale)),
+    ]
+    rng = random.Random(parse.SEED)
+    rows: list[dict[str, Any]] = []
+    for chunk_name, size in (("64 KiB", lambda: parse.BIG_CHUNK), ("1-4 KiB", None)):
+        for name, n, stream in streams:
+            sizes = size or (lambda: rng.randint(*parse.SMALL_CHUNKS))
+            chunks = parse.chunked(stream, sizes)
+            ours, _ = parse.best_time(parse.run_sse_nb, chunks, reps)
+            theirs, _ = parse.best_time(parse.run_httpx_sse, chunks, reps)
+            rows.append(
+                {"stream": name, "chunks": chunk_name, "sse_nb": n / ours, "httpx-sse": n / theirs}
+            )
+    print("\n| stream | chunks | sse_nb ev/s | httpx-sse ev/s | ratio |")
+    print("|---|---|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['stream']} | {r['chunks']} | {r['sse_nb']:,.0f} | {r['httpx-sse']:,.0f} | "
+            f"{r['sse_nb'] / r['httpx-sse']:.2f}x |"
+        )
+    return rows
+
+
+def plot_parse(rows: list[dict[str, Any]]) -> Path:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, chunking in zip(axes, ("64 KiB", "1-4 KiB"), strict=True):
+        sel = [r for r in rows if r["chunks"] == chunking]
+        xs = range(len(sel))
+        for offset, who in ((-0.2, "sse_nb"), (0.2, "httpx-sse")):
+            ax.bar(
+                [x + offset for x in xs],
+                [r[who] for r in sel],
+                width=0.4,
+                label=who,
+                color=COLORS[who],
+            )
+        for x, r in zip(xs, sel, strict=True):
+            ax.annotate(
+                f"{r['sse_nb'] / r['httpx-sse']:.1f}x",
+                (x - 0.2, r["sse_nb"]),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+        ax.set_xticks(list(xs), [r["stream"] for r in sel])
+        ax.set_title(f"reads of {chunking}")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("events parsed per second (CPU time)")
+    axes[0].legend()
+    fig.suptitle(f"Parser: sse_nb EventParser vs httpx-sse  ({stamp()})", fontsize=10)
+    fig.tight_layout()
+    return save(fig, "bench-parse.png")
+
+
+# -- fan-out --------------------------------------------------------------------------------
+
+
+async def fanout_figures(kinds: list[str], counts: tuple[int, ...]) -> list[dict[str, Any]]:
+    servers = [fanout.ServerProcess(kind) for kind in kinds]
+    rows: list[dict[str, Any]] = []
+    try:
+        for server in servers:
+            await server.start()
+        for n in counts:
+            events = max(fanout.EVENTS_FAST_FANOUT, MIN_DELIVERIES // n)
+            for server in servers:
+                print(f"  {server.kind}: {n} clients ...", flush=True)
+                fast = await fanout.run_delivery(server, n, events, 0.0)
+                paced = await fanout.run_delivery(server, n, int(RATE * RATE_SECONDS), RATE)
+                rows.append({"kind": server.kind, "clients": n, "fast": fast, "paced": paced})
+    finally:
+        for server in servers:
+            await server.stop()
+    print(
+        "\n| server | clients | fast: delivered ev/s | fast: p99 ms | "
+        f"{RATE:.0f} ev/s: p50 ms | {RATE:.0f} ev/s: p99 ms |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        flag = "" if r["fast"]["complete"] else " (incomplete)"
+        print(
+            f"| {SERVER_NAMES[r['kind']]} | {r['clients']:,} | {r['fast']['rate']:,.0f}{flag} | "
+            f"{r['fast']['p99']:,.1f} | {r['paced']['p50']:,.1f} | {r['paced']['p99']:,.1f} |"
+        )
+    return rows
+
+
+def plot_fanout(rows: list[dict[str, Any]]) -> Path:
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    panels = [
+        ("fast", "rate", "delivered events/s (as fast as possible)"),
+        ("fast", "p99", "p99 latency, ms (as fast as possible)"),
+        ("paced", "p99", f"p99 latency, ms ({RATE:.0f} events/s)"),
+    ]
+    for ax, (phase, key, title) in zip(axes, panels, strict=True):
+        for kind in SERVER_NAMES:
+            sel = sorted((r for r in rows if r["kind"] == kind), key=lambda r: r["clients"])
+            if not sel:
+                continue
+            ax.plot(
+                [r["clients"] for r in sel],
+                [r[phase][key] for r in sel],
+                marker="o",
+                label=SERVER_NAMES[kind],
+                color=COLORS[kind],
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("clients")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3, which="both")
+    axes[0].legend()
+    fig.suptitle(f"Fan-out vs number of clients  ({stamp()})", fontsize=10)
+    fig.tight_layout()
+    return save(fig, "bench-fanout.png")
+
+
+# -- replay ---------------------------------------------------------------------------------
+
+
+async def replay_figures(missed: tuple[int, ...], rounds: int) -> list[dict[str, Any]]:
+    from sse_nb.server import EventServer
+
+    rows = []
+    server = EventServer(heartbeat=None, history=max(missed) + 1).start()
+    try:
+        for n in missed:
+            channel = f"replay{n}"
+            server.publish("seen", channel=channel)  # id "1": the last event the client saw
+            for _ in range(n):
+                server.publish(fanout.payload(), channel=channel)
+            # The publishes are drained on the server's loop; a first replay waits for them.
+            times = []
+            for _ in range(rounds + 1):
+                totals = fanout.Totals(sample=False)
+                t0 = time.perf_counter()
+                clients = await fanout.connect(
+                    server.port, 1, totals, f"/events/{channel}", "Last-Event-ID: 1\r\n"
+                )
+                ok = await fanout.wait_for_events(totals, n, 60)
+                times.append((time.perf_counter() - t0) * 1000 if ok else float("nan"))
+                fanout.close_all(clients)
+            best = min(times[1:])  # the first round also waited for the drain
+            rows.append({"missed": n, "ms": best})
+    finally:
+        server.stop()
+    print("\n| missed events | replay time (connect → last event), ms | events/ms |")
+    print("|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['missed']:,} | {r['ms']:.1f} | {r['missed'] / r['ms']:,.0f} |")
+    return rows
+
+
+def plot_replay(rows: list[dict[str, Any]]) -> Path:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(
+        [r["missed"] for r in rows], [r["ms"] for r in rows], marker="o", color=COLORS["sse_nb"]
+    )
+    for r in rows:
+        ax.annotate(f"{r['ms']:.0f} ms", (r["missed"], r["ms"]), fontsize=8, va="bottom")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("missed events replayed (≈60 bytes each)")
+    ax.set_ylabel("connect → last replayed event, ms")
+    ax.grid(alpha=0.3, which="both")
+    ax.set_title(f"sse_nb replay by Last-Event-ID\n({stamp()})", fontsize=10)
+    fig.tight_layout()
+    return save(fig, "bench-replay.png")
+
+
+def save(fig: Any, name: str) -> Path:
+    IMG.mkdir(parents=True, exist_ok=True)
+    path = IMG / name
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"wrote {path.relative_to(BENCH.parent)}")
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=["parse", "fanout", "replay"], action="append")
+    ap.add_argument("--quick", action="store_true", help="smaller sweeps, for a smoke run")
+    ap.add_argument("--reps", type=int, default=3, help="parser repetitions (best kept)")
+    args = ap.parse_args()
+    fanout.raise_nofile()
+    which = args.only or ["parse", "fanout", "replay"]
+    print(f"# benchmark plots, {stamp()}")
+    if "parse" in which:
+        plot_parse(parse_figures(args.quick, 1 if args.quick else args.reps))
+    if "fanout" in which:
+        counts = (10, 100) if args.quick else CLIENT_COUNTS
+        plot_fanout(asyncio.run(fanout_figures(["sse_nb", "starlette", "tornado"], counts)))
+    if "replay" in which:
+        missed = MISSED[:3] if args.quick else MISSED
+        plot_replay(asyncio.run(replay_figures(missed, 1 if args.quick else REPLAY_ROUNDS)))
+
+
+if __name__ == "__main__":
+    main()
