@@ -1,7 +1,7 @@
 """Soak: 200 clients stream for minutes through a proxy that injects random faults; 0 lost.
 
 One command: ``/tmp/venv/bin/python bench/soak.py`` (``--minutes 2`` by default; also
-``--clients`` and ``--rate``).
+``--clients``, ``--rate``, and ``--no-faults`` for the same run on a clean network).
 
 The server (``EventServer`` with a memory log that holds the whole run) runs in a subprocess
 and publishes at a fixed rate from its main thread, as a notebook would; each event's data is
@@ -179,10 +179,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if time.monotonic() - t0 > 30:
                 raise SystemExit("not every client received the start event")
             await asyncio.sleep(0.05)
-        proxy.faults = True
+        proxy.faults = not args.no_faults
         print(
             f"{len(clients)} clients in; publishing {args.rate}/s for {args.minutes} min "
-            "with faults ...",
+            f"{'without' if args.no_faults else 'with'} faults ...",
             flush=True,
         )
         result = await command("go")
@@ -286,6 +286,9 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=2.0)
     ap.add_argument("--clients", type=int, default=CLIENTS)
     ap.add_argument("--rate", type=float, default=RATE, help="events published per second")
+    ap.add_argument(
+        "--no-faults", action="store_true", help="a clean network: the latency baseline"
+    )
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     raise_nofile()
