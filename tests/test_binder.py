@@ -1,0 +1,331 @@
+"""Binder's environment, built from binder/requirements.txt alone, runs every notebook.
+
+The environment is a virtual environment made from that file only (the ``.`` line installs this
+checkout as a package, not in editable mode), cached in ``.venv-binder/`` and rebuilt when the
+requirements change; the package itself is reinstalled on every run, so it is never stale. The
+kernels and JupyterLab run from it, in a temporary directory, with no ``PYTHONPATH``: what they
+import is what Binder would have installed.
+
+1. nbclient executes each notebook headless (no browser), as the environment's own
+   ``jupyter execute`` would: under ``NOTEBOOK_LIMIT`` seconds, ending with its claim.
+2. JupyterLab from the environment runs notebooks 01 and 04 with *Run All* in headless Chromium;
+   the DOM must show the close (01) and the browser's two resumes (04). Screenshots go to
+   ``docs/img/notebook-*.png`` when ``SSE_NB_SCREENSHOTS=1``, else to a temporary directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from tests.lab import LAB_SETTINGS, LAB_START_TIMEOUT, Lab, stop_lab
+from tests.test_notebooks import CLAIMS, NOTEBOOKS, check_executed, notebook_paths
+
+ROOT = Path(__file__).resolve().parent.parent
+BINDER = ROOT / "binder"
+#: The cached environment (git-ignored); ``SSE_NB_BINDER_VENV`` may point elsewhere.
+VENV = Path(os.environ.get("SSE_NB_BINDER_VENV", ROOT / ".venv-binder"))
+#: Written into the environment once it is complete: a digest of what it was built from.
+STAMP = "binder-requirements.sha256"
+
+#: Seconds to build the environment: a fresh download of JupyterLab and its dependencies on a
+#: slow link; with pip's cache it takes under a minute.
+BUILD_TIMEOUT = 900
+#: Seconds one notebook may take, top to bottom (the issue's budget for a Binder session).
+NOTEBOOK_LIMIT = 60
+#: Seconds for the runner process around one notebook: the budget plus interpreter and kernel
+#: start-up on a loaded 2-core machine.
+RUNNER_TIMEOUT = NOTEBOOK_LIMIT + 60
+#: Milliseconds for a Run All to print its summary, lab and machine both loaded.
+RUN_ALL_TIMEOUT = 120_000
+#: Milliseconds for the browser's side of a notebook to play out after Run All.
+STORY_TIMEOUT = 90_000
+#: Milliseconds for one widget to show a change in the DOM.
+DOM_TIMEOUT = 30_000
+#: Seconds for one Run All test, JupyterLab's start included.
+LAB_TEST_TIMEOUT = 400
+
+#: Where the screenshots go: docs/img/ when ``SSE_NB_SCREENSHOTS=1``, else a temporary directory.
+IMG = ROOT / "docs" / "img"
+
+#: Runs in the environment's interpreter: execute one notebook, save it with its duration.
+RUNNER = """
+import sys, time
+import nbformat
+from nbclient import NotebookClient
+src, dst, cell_timeout = sys.argv[1], sys.argv[2], int(sys.argv[3])
+nb = nbformat.read(src, as_version=4)
+start = time.monotonic()
+NotebookClient(nb, timeout=cell_timeout, kernel_name="python3", allow_errors=True).execute()
+nb.metadata["sse_nb_seconds"] = time.monotonic() - start
+nbformat.write(nb, dst)
+"""
+
+
+def _digest() -> str:
+    h = hashlib.sha256()
+    for name in ("requirements.txt", "runtime.txt"):
+        h.update((BINDER / name).read_bytes())
+    return h.hexdigest()
+
+
+def _runtime_python() -> str:
+    """The interpreter runtime.txt asks for, when this machine has it; else this one."""
+    wanted = (BINDER / "runtime.txt").read_text().strip().removeprefix("python-")
+    return shutil.which(f"python{wanted}") or sys.executable
+
+
+def _bin(venv: Path, name: str) -> Path:
+    return venv / ("Scripts" if os.name == "nt" else "bin") / name
+
+
+def _clean_env() -> dict[str, str]:
+    """This process's environment minus what would let the checkout leak into the venv's."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+def _pip(venv: Path, *args: str) -> None:
+    cmd = [str(_bin(venv, "python")), "-m", "pip", "install", "-q", *args]
+    done = subprocess.run(
+        cmd, cwd=ROOT, env=_clean_env(), capture_output=True, text=True, timeout=BUILD_TIMEOUT
+    )
+    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}"
+
+
+def build_binder_env(venv: Path = VENV) -> Path:
+    """The environment Binder would build; reuse the cached one when the requirements match."""
+    stamp = venv / STAMP
+    if not (stamp.exists() and stamp.read_text() == _digest()):
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([_runtime_python(), "-m", "venv", str(venv)], check=True, timeout=120)
+        _pip(venv, "-r", str(BINDER / "requirements.txt"))  # pip resolves "." from ROOT
+        stamp.write_text(_digest())
+    else:
+        # The requirements are unchanged, the checkout may not be: install it again.
+        _pip(venv, "--no-deps", "--force-reinstall", ".")
+    return venv
+
+
+@pytest.fixture(scope="module")
+def binder_env() -> Path:
+    return build_binder_env()
+
+
+@pytest.mark.timeout(BUILD_TIMEOUT + 60)
+def test_binder_env_imports_the_installed_package_not_the_checkout(binder_env: Path) -> None:
+    code = "import sse_nb, jupyter_server_proxy, jupyterlab; print(sse_nb.__file__)"
+    out = subprocess.run(
+        [str(_bin(binder_env, "python")), "-c", code],
+        cwd=binder_env,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+    assert Path(out).resolve().is_relative_to(binder_env.resolve()), out
+
+
+def test_requirements_pin_every_line_but_the_package_itself() -> None:
+    lines = [
+        line.strip()
+        for line in (BINDER / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert lines[0] == "."
+    for line in lines[1:]:
+        assert "==" in line, f"not pinned: {line}"
+    proxy = next(line for line in lines if line.startswith("jupyter-server-proxy=="))
+    major, minor = (int(x) for x in proxy.split("==")[1].split(".")[:2])
+    assert (major, minor) >= (4, 4), proxy
+    assert (BINDER / "runtime.txt").read_text().strip().startswith("python-3.")
+
+
+@pytest.mark.timeout(BUILD_TIMEOUT + RUNNER_TIMEOUT)
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
+def test_notebook_runs_headless_in_the_binder_env(
+    binder_env: Path, path: Path, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"  # the kernel's directory: outside the checkout
+    work.mkdir()
+    out = tmp_path / path.name
+    cmd = [str(_bin(binder_env, "python")), "-c", RUNNER, str(path), str(out), str(NOTEBOOK_LIMIT)]
+    done = subprocess.run(
+        cmd, cwd=work, env=_clean_env(), capture_output=True, text=True, timeout=RUNNER_TIMEOUT
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    nb = nbformat.read(out, as_version=4)
+    check_executed(nb, path.stem)
+    assert nb.metadata["sse_nb_seconds"] < NOTEBOOK_LIMIT, nb.metadata["sse_nb_seconds"]
+
+
+# -- JupyterLab from the binder environment: Run All in headless Chromium ------------------------
+
+
+def start_binder_lab(venv: Path, tmp: Path) -> Lab:
+    """JupyterLab from ``venv``, with private settings and directories under ``tmp``."""
+    dirs = {
+        name: tmp / sub
+        for name, sub in (
+            ("JUPYTER_CONFIG_DIR", "config"),
+            ("JUPYTER_RUNTIME_DIR", "runtime"),
+            ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+            ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
+            ("IPYTHONDIR", "ipython"),
+        )
+    }
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    for rel, value in LAB_SETTINGS.items():
+        f = dirs["JUPYTERLAB_SETTINGS_DIR"] / rel
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps(value))
+    root = tmp / "root"
+    root.mkdir(exist_ok=True)
+    token = secrets.token_hex(16)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    env = {**_clean_env(), **{k: str(v) for k, v in dirs.items()}}
+    cmd = [
+        str(_bin(venv, "python")),
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--port-retries=0",
+        f"--IdentityProvider.token={token}",
+        "--allow-root",
+        "--LabApp.expose_app_in_browser=True",
+        f"--ServerApp.root_dir={root}",
+    ]
+    log_path = tmp / "lab.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    lab = Lab(f"http://127.0.0.1:{port}/", token, root, port, proc, log_path)
+    deadline = time.monotonic() + LAB_START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited with {proc.returncode}:\n{lab.log_tail()}")
+        try:
+            lab.api("api/status")
+            return lab
+        except (urllib.error.URLError, ConnectionError, OSError):
+            if time.monotonic() > deadline:
+                stop_lab(lab)
+                raise RuntimeError(f"jupyter lab did not start:\n{lab.log_tail()}") from None
+            time.sleep(0.2)  # polling a starting process: there is no event to wait on
+
+
+@pytest.fixture(scope="module")
+def binder_lab(binder_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    lab = start_binder_lab(binder_env, tmp_path_factory.mktemp("binder-lab"))
+    try:
+        yield lab
+    finally:
+        stop_lab(lab)
+
+
+@pytest.fixture()
+def img(tmp_path: Path) -> Path:
+    return IMG if os.environ.get("SSE_NB_SCREENSHOTS") == "1" else tmp_path
+
+
+def _run_all(lab: Lab, page: Any, stem: str) -> None:
+    """Open a copy of the notebook in the lab, Run All, wait for its summary; no stderr."""
+    name = f"{stem}.ipynb"
+    (lab.root / name).write_text((NOTEBOOKS / name).read_text())
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    lab.open_notebook(page, name)
+    lab.run_all(page)
+    claim = CLAIMS[stem].split(r"\n")[-1]
+    page.wait_for_function(
+        """(claim) => [...document.querySelectorAll('.jp-OutputArea-output')]
+                         .some((o) => new RegExp(claim, 'm').test(o.innerText.trim()))""",
+        arg=claim,
+        timeout=RUN_ALL_TIMEOUT,
+    )
+    stderr = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
+    assert stderr.all_inner_texts() == [] and errors.count() == 0
+
+
+def _wait(page: Any, selector: str, timeout: int = DOM_TIMEOUT) -> None:
+    page.wait_for_selector(selector, state="attached", timeout=timeout)
+
+
+def _published(page: Any) -> int:
+    return int(page.locator(".sse-nb-server").first.get_attribute("data-published") or 0)
+
+
+@pytest.mark.lab
+@pytest.mark.browser
+@pytest.mark.timeout(BUILD_TIMEOUT + LAB_TEST_TIMEOUT)
+def test_run_all_manual_close_shows_the_close_and_the_loss(
+    binder_lab: Lab, page: Any, img: Path
+) -> None:
+    _run_all(binder_lab, page, "01-manual-close")
+    _wait(page, ".sse-nb-status[data-state=CLOSED]")  # the Python client, closed by a cell
+    # The browser's client comes alive after the last cell and receives the ticker's events.
+    _wait(page, ".sse-nb-browser[data-state=OPEN]", STORY_TIMEOUT)
+    browser = page.locator(".sse-nb-browser").first
+    page.wait_for_function(
+        "() => +document.querySelector('.sse-nb-browser').dataset.received >= 2",
+        timeout=DOM_TIMEOUT,
+    )
+    # Its Close button: the browser's source.close(); the server goes on publishing.
+    browser.locator(".sse-nb-close").click()
+    _wait(page, ".sse-nb-browser[data-state=CLOSED]")
+    last = int(browser.get_attribute("data-last-id") or 0)
+    page.wait_for_function(
+        "(last) => +document.querySelector('.sse-nb-server').dataset.published >= last + 3",
+        arg=last,
+        timeout=DOM_TIMEOUT,
+    )
+    assert int(browser.get_attribute("data-last-id") or 0) == last
+    assert _published(page) >= last + 3
+    browser.evaluate("(el) => el.scrollIntoView({block: 'center'})")
+    page.screenshot(path=str(img / "notebook-01.png"))
+
+
+@pytest.mark.lab
+@pytest.mark.browser
+@pytest.mark.timeout(BUILD_TIMEOUT + LAB_TEST_TIMEOUT)
+def test_run_all_browser_eventsource_shows_both_resumes(
+    binder_lab: Lab, page: Any, img: Path
+) -> None:
+    _run_all(binder_lab, page, "04-browser-eventsource")
+    # The browser's story plays out after Run All; its last line is the verdict.
+    verdict = page.locator(".widget-html", has_text="the browser's story:")
+    verdict.wait_for(state="attached", timeout=STORY_TIMEOUT)
+    text = verdict.inner_text()
+    assert "(Last-Event-ID header)" in text and "(?lastEventId=)" in text, text
+    assert text.rstrip().endswith("lost: 0, duplicated: 0"), text
+    _wait(page, ".sse-nb-browser[data-state=OPEN]")
+    # The server's timeline: the browser's first connection resumed by itself after the drop,
+    # its second one resumed from the id in its URL.
+    page.wait_for_function(
+        """() => (document.querySelector('.sse-nb-timeline[data-kind=server]')
+                  ?.dataset.marks.match(/resume/g) || []).length >= 4""",
+        timeout=DOM_TIMEOUT,
+    )
+    page.set_viewport_size({"width": 1400, "height": 1300})  # the widget and the timeline
+    page.locator(".sse-nb-browser").first.evaluate("(el) => el.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(img / "notebook-04.png"))
