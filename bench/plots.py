@@ -34,6 +34,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
@@ -117,6 +118,7 @@ def plot_parse(rows: list[dict[str, Any]]) -> Path:
                 fontsize=8,
             )
         ax.set_xticks(list(xs), [r["stream"] for r in sel])
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e6:.2g}M"))
         ax.set_title(f"reads of {chunking}")
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel("events parsed per second (CPU time)")
@@ -178,8 +180,7 @@ def plot_fanout(rows: list[dict[str, Any]]) -> Path:
                 label=SERVER_NAMES[kind],
                 color=COLORS[kind],
             )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        plain_log_axes(ax, CLIENT_COUNTS)
         ax.set_xlabel("clients")
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3, which="both")
@@ -231,15 +232,25 @@ def plot_replay(rows: list[dict[str, Any]]) -> Path:
         [r["missed"] for r in rows], [r["ms"] for r in rows], marker="o", color=COLORS["sse_nb"]
     )
     for r in rows:
-        ax.annotate(f"{r['ms']:.0f} ms", (r["missed"], r["ms"]), fontsize=8, va="bottom")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+        ax.annotate(f" {r['ms']:.1f} ms", (r["missed"], r["ms"]), fontsize=8, va="top")
+    plain_log_axes(ax, tuple(r["missed"] for r in rows))
     ax.set_xlabel("missed events replayed (≈60 bytes each)")
     ax.set_ylabel("connect → last replayed event, ms")
     ax.grid(alpha=0.3, which="both")
     ax.set_title(f"sse_nb replay by Last-Event-ID\n({stamp()})", fontsize=10)
     fig.tight_layout()
     return save(fig, "bench-replay.png")
+
+
+def plain_log_axes(ax: Any, xticks: tuple[int, ...]) -> None:
+    """Log axes labelled with plain numbers (``1,000``, not ``10^3``) at the measured points."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(list(xticks), [f"{x:,}" for x in xticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.10g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def save(fig: Any, name: str) -> Path:
