@@ -15,6 +15,7 @@ import is what Binder would have installed.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -41,6 +42,8 @@ BINDER = ROOT / "binder"
 VENV = Path(os.environ.get("SSE_NB_BINDER_VENV", ROOT / ".venv-binder"))
 #: Written into the environment once it is complete: a digest of what it was built from.
 STAMP = "binder-requirements.sha256"
+#: Written after each install of the package: a digest of its files at that time.
+PACKAGE_STAMP = "sse-nb-package.sha256"
 
 #: Seconds to build the environment: a fresh download of JupyterLab and its dependencies on a
 #: slow link; with pip's cache it takes under a minute.
@@ -76,11 +79,21 @@ nbformat.write(nb, dst)
 """
 
 
-def _digest() -> str:
+def _digest(files: list[Path]) -> str:
     h = hashlib.sha256()
-    for name in ("requirements.txt", "runtime.txt"):
-        h.update((BINDER / name).read_bytes())
+    for f in files:
+        h.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes())
     return h.hexdigest()
+
+
+def _requirements() -> list[Path]:
+    return [BINDER / "requirements.txt", BINDER / "runtime.txt"]
+
+
+def _package_files() -> list[Path]:
+    """What the "." line installs: the package's files and its build configuration."""
+    files = [p for p in sorted((ROOT / "sse_nb").rglob("*")) if p.is_file()]
+    return [ROOT / "pyproject.toml", *(p for p in files if "__pycache__" not in p.parts)]
 
 
 def _runtime_python() -> str:
@@ -109,16 +122,25 @@ def _pip(venv: Path, *args: str) -> None:
 
 
 def build_binder_env(venv: Path = VENV) -> Path:
-    """The environment Binder would build; reuse the cached one when the requirements match."""
-    stamp = venv / STAMP
-    if not (stamp.exists() and stamp.read_text() == _digest()):
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([_runtime_python(), "-m", "venv", str(venv)], check=True, timeout=120)
-        _pip(venv, "-r", str(BINDER / "requirements.txt"))  # pip resolves "." from ROOT
-        stamp.write_text(_digest())
-    else:
-        # The requirements are unchanged, the checkout may not be: install it again.
-        _pip(venv, "--no-deps", "--force-reinstall", ".")
+    """The environment Binder would build; reuse the cached one when the requirements match.
+
+    One build at a time (a lock file next to the environment): several test runs may share a
+    checkout. The package is reinstalled whenever its files changed since the last install.
+    """
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stamp, package_stamp = venv / STAMP, venv / PACKAGE_STAMP
+        requirements, package = _digest(_requirements()), _digest(_package_files())
+        if not (stamp.exists() and stamp.read_text() == requirements):
+            shutil.rmtree(venv, ignore_errors=True)
+            subprocess.run([_runtime_python(), "-m", "venv", str(venv)], check=True, timeout=120)
+            _pip(venv, "-r", str(BINDER / "requirements.txt"))  # pip resolves "." from ROOT
+            stamp.write_text(requirements)
+            package_stamp.write_text(package)
+        elif not (package_stamp.exists() and package_stamp.read_text() == package):
+            _pip(venv, "--no-deps", "--force-reinstall", ".")
+            package_stamp.write_text(package)
     return venv
 
 
