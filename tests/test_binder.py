@@ -2,9 +2,9 @@
 
 The environment is a virtual environment made from that file only (the ``.`` line installs this
 checkout as a package, not in editable mode), cached in ``.venv-binder/`` and rebuilt when the
-requirements change; the package itself is reinstalled on every run, so it is never stale. The
-kernels and JupyterLab run from it, in a temporary directory, with no ``PYTHONPATH``: what they
-import is what Binder would have installed.
+requirements change; the package itself is reinstalled whenever its files change, so it is
+never stale. The kernels and JupyterLab run from it, in a temporary directory, with no
+``PYTHONPATH``: what they import is what Binder would have installed.
 
 1. nbclient executes each notebook headless (no browser), as the environment's own
    ``jupyter execute`` would: under ``NOTEBOOK_LIMIT`` seconds, ending with its claim.
@@ -24,6 +24,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 from collections.abc import Iterator
@@ -124,11 +125,12 @@ def _pip(venv: Path, *args: str) -> None:
 def build_binder_env(venv: Path = VENV) -> Path:
     """The environment Binder would build; reuse the cached one when the requirements match.
 
-    One build at a time (a lock file next to the environment): several test runs may share a
-    checkout. The package is reinstalled whenever its files changed since the last install.
+    One build at a time (a lock file in the temporary directory, named after the environment's
+    path): several test runs may share a checkout. The package is reinstalled whenever its
+    files changed since the last install.
     """
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
+    key = hashlib.sha256(str(venv.resolve()).encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"sse-nb-binder-{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         stamp, package_stamp = venv / STAMP, venv / PACKAGE_STAMP
         requirements, package = _digest(_requirements()), _digest(_package_files())
