@@ -5,7 +5,7 @@
     magics, cli        front doors           rank 4
     widgets            views, no sockets     rank 3
     server | client    I/O drivers (peers)   rank 2
-    _runtime | errors  shared plumbing       rank 1
+    _runtime | errors | _display   shared plumbing   rank 1
     protocol           sans-IO core          rank 0, standard library only
 
 A module may import its own unit and units of a lower rank, never a higher rank; the server and
@@ -28,6 +28,7 @@ RANK = {
     "protocol": 0,
     "_runtime": 1,
     "errors": 1,
+    "_display": 1,  # names the widgets only by module name, at display time (importlib)
     "server": 2,
     "client": 2,
     "widgets": 3,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -237,8 +238,24 @@ def test_displaying_a_client_shows_its_panel(server: EventServer) -> None:
         from ipywidgets.widgets.widget import _instances
 
         assert isinstance(_instances[view["model_id"]], ClientPanel)
+        again = es._repr_mimebundle_()["application/vnd.jupyter.widget-view+json"]
+        assert again["model_id"] == view["model_id"]  # one panel, however often it is shown
     finally:
         es.close()
+
+
+def test_displaying_a_server_shows_its_panel_once(server: EventServer) -> None:
+    from ipywidgets.widgets.widget import _instances
+
+    def data(bundle: Any) -> dict[str, Any]:  # anywidget answers (data, metadata)
+        return bundle[0] if isinstance(bundle, tuple) else bundle
+
+    bundle = data(server._repr_mimebundle_())
+    view = bundle["application/vnd.jupyter.widget-view+json"]
+    assert isinstance(_instances[view["model_id"]], ServerPanel)
+    assert bundle["text/plain"] == repr(server)
+    again = data(server._repr_mimebundle_())["application/vnd.jupyter.widget-view+json"]
+    assert again["model_id"] == view["model_id"]
 
 
 def test_timelines_mark_a_gap_the_server_signalled() -> None:

@@ -9,7 +9,6 @@ cross to the caller's thread through a bounded queue guarded by a ``threading.Co
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from collections import deque
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 
 from .. import _runtime
+from .._display import panel_bundle
 from ..errors import SourceClosed
 from ..protocol import Event, ReadyState, ReconnectPolicy
 from .source import DEFAULT_HISTORY, AsyncEventSource, Received, Transition
@@ -287,19 +287,6 @@ class EventSource:
             f"events={s.events_received} reconnects={s.reconnects}{err}>"
         )
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """In Jupyter, show the live client panel; plain text where widgets are unavailable."""
-        # The one place the client refers to the layer above it: imported only when a notebook
-        # displays the object, so ``sse_nb.client`` never needs the widgets to work.
-        try:
-            # One panel per source, so displaying it twice does not double the subscriptions.
-            if self._panel is None:
-                widgets = importlib.import_module("sse_nb.widgets")
-                self._panel = widgets.ClientPanel(self)
-            bundle = self._panel._repr_mimebundle_(**kwargs)
-        except Exception:  # no widgets (or no kernel): text is still useful
-            bundle = None
-        if not isinstance(bundle, dict):
-            return {"text/plain": repr(self)}
-        bundle.setdefault("text/plain", repr(self))
-        return bundle
+        return panel_bundle(self, "ClientPanel", **kwargs)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
-import importlib
 import json
 import logging
 import re
@@ -29,6 +28,7 @@ import tornado.web
 from tornado.iostream import IOStream
 
 from .. import _runtime
+from .._display import panel_bundle
 from ..protocol import encode_comment, encode_event
 from .connection import MAX_QUEUED_BYTES, ClientInfo, Connection
 from .handler import (
@@ -648,20 +648,6 @@ class EventServer:
         where = self.url if self._port else "not started"
         return f"<EventServer {self.name} {where} published={self._published}>"
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """In Jupyter, show the live server panel; plain text where widgets are unavailable."""
-        # The one place the server refers to the layer above it: imported only when a notebook
-        # displays the object, so ``sse_nb.server`` never needs the widgets to work. One panel
-        # per server, so displaying it twice does not double the subscriptions.
-        bundle: Any = None
-        try:
-            if self._panel is None:
-                widgets = importlib.import_module("sse_nb.widgets")
-                self._panel = widgets.ServerPanel(self)
-            bundle = self._panel._repr_mimebundle_(**kwargs)
-        except Exception:  # no widgets (or no kernel): text is still useful
-            bundle = None
-        if not isinstance(bundle, dict):
-            return {"text/plain": repr(self)}
-        bundle.setdefault("text/plain", repr(self))
-        return bundle
+        return panel_bundle(self, "ServerPanel", **kwargs)

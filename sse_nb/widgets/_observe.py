@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Subscriptions", "describe_error"]
+__all__ = ["Subscriptions", "describe_error", "stop_following"]
 
 #: Characters of an error's text shown in a view: one readable line, not a traceback.
 MAX_ERROR_CHARS = 300
@@ -24,6 +24,20 @@ class Subscriptions:
         undo, self._undo = self._undo, []
         for fn in undo:
             fn()
+
+
+def stop_following(view: Any) -> None:
+    """End a view's subscriptions, and its flusher when it owns one (a panel shares its own).
+
+    The attributes are absent when ``__init__`` failed: ipywidgets still calls ``close()`` from
+    ``__del__`` then.
+    """
+    subs = getattr(view, "_subs", None)
+    if subs is None:
+        return
+    subs.close()
+    if view._owns_flusher:
+        view.flusher.close()
 
 
 def describe_error(error: BaseException | None) -> str:

@@ -19,7 +19,7 @@ import anywidget
 import traitlets
 
 from ._batch import Flusher
-from ._observe import Subscriptions
+from ._observe import Subscriptions, stop_following
 
 __all__ = ["MAX_CLIENT_ROWS", "ServerPanel", "client_row"]
 
@@ -112,8 +112,5 @@ class ServerPanel(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop following the server (the server keeps running)."""
-        if hasattr(self, "_subs"):  # absent when __init__ failed (ipywidgets closes on __del__)
-            self._subs.close()
-            if self._owns_flusher:
-                self.flusher.close()
+        stop_following(self)
         super().close()

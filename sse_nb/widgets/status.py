@@ -16,7 +16,7 @@ import traitlets
 
 from ..protocol import ReadyState
 from ._batch import Flusher
-from ._observe import Subscriptions, describe_error
+from ._observe import Subscriptions, describe_error, stop_following
 
 __all__ = ["StatusLight"]
 
@@ -84,8 +84,5 @@ class StatusLight(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop following the source and close the widget."""
-        if hasattr(self, "_subs"):  # absent when __init__ failed (ipywidgets closes on __del__)
-            self._subs.close()
-            if self._owns_flusher:
-                self.flusher.close()
+        stop_following(self)
         super().close()

@@ -29,7 +29,7 @@ import traitlets
 
 from ..protocol import Event
 from ._batch import Flusher
-from ._observe import Subscriptions
+from ._observe import Subscriptions, stop_following
 
 __all__ = ["MAX_CELL_CHARS", "PAGE_ROWS", "EventTable", "Row"]
 
@@ -152,8 +152,5 @@ class EventTable(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop following the source and close the widget."""
-        if hasattr(self, "_subs"):  # absent when __init__ failed (ipywidgets closes on __del__)
-            self._subs.close()
-            if self._owns_flusher:
-                self.flusher.close()
+        stop_following(self)
         super().close()

@@ -19,7 +19,7 @@ import traitlets
 
 from ..protocol import ReadyState
 from ._batch import Flusher
-from ._observe import Subscriptions
+from ._observe import Subscriptions, stop_following
 
 __all__ = ["MAX_LANES", "Timeline", "client_lanes", "server_lanes"]
 
@@ -140,8 +140,5 @@ class Timeline(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop following the source."""
-        if hasattr(self, "_subs"):  # absent when __init__ failed (ipywidgets closes on __del__)
-            self._subs.close()
-            if self._owns_flusher:
-                self.flusher.close()
+        stop_following(self)
         super().close()
