@@ -286,9 +286,14 @@ def _run_all(lab: Lab, page: Any, stem: str) -> None:
         arg=claim,
         timeout=RUN_ALL_TIMEOUT,
     )
-    stderr = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
-    assert stderr.all_inner_texts() == [] and errors.count() == 0
+    _assert_nothing_on_stderr(page)
+
+
+def _assert_nothing_on_stderr(page: Any) -> None:
+    """No cell printed a warning or an error (what a thread prints lands in a cell too)."""
+    outputs = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.{}']"
+    assert page.locator(outputs.format("stderr")).all_inner_texts() == []
+    assert page.locator(outputs.format("error")).count() == 0
 
 
 def _wait(page: Any, selector: str, timeout: int = DOM_TIMEOUT) -> None:
@@ -325,6 +330,7 @@ def test_run_all_manual_close_shows_the_close_and_the_loss(
     )
     assert int(browser.get_attribute("data-last-id") or 0) == last
     assert _published(page) >= last + 3
+    _assert_nothing_on_stderr(page)
     browser.evaluate("(el) => el.scrollIntoView({block: 'center'})")
     page.screenshot(path=str(img / "notebook-01.png"))
 
@@ -350,6 +356,7 @@ def test_run_all_browser_eventsource_shows_both_resumes(
                   ?.dataset.marks.match(/resume/g) || []).length >= 4""",
         timeout=DOM_TIMEOUT,
     )
+    _assert_nothing_on_stderr(page)
     page.set_viewport_size({"width": 1400, "height": 1300})  # the widget and the timeline
     page.locator(".sse-nb-browser").first.evaluate("(el) => el.scrollIntoView({block: 'start'})")
     page.screenshot(path=str(img / "notebook-04.png"))
