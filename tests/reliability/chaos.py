@@ -77,6 +77,10 @@ class ChaosProxy:
         self._tasks.add(task)
         try:
             await self._proxy(client_r, client_w)
+        except asyncio.CancelledError:
+            # Only stop() cancels these tasks. Ending normally keeps asyncio's stream callback
+            # (which asks the task for its exception) from logging every cancelled connection.
+            pass
         finally:
             self._tasks.discard(task)
 
