@@ -183,8 +183,12 @@ class Lab:
         return str(result["out"])
 
 
-def start_lab(tmp: Path) -> Lab:
-    """Start JupyterLab with private directories under ``tmp``; wait until it answers."""
+def start_lab(tmp: Path, python: str | None = None, base_env: dict[str, str] | None = None) -> Lab:
+    """Start JupyterLab with private directories under ``tmp``; wait until it answers.
+
+    By default it runs from this interpreter with this checkout on the kernel's path; give
+    ``python`` and ``base_env`` to run it from another environment as it is installed there.
+    """
     dirs = {
         name: tmp / sub
         for name, sub in (
@@ -205,13 +209,16 @@ def start_lab(tmp: Path) -> Lab:
     root.mkdir(exist_ok=True)
     token = secrets.token_hex(16)
     port = _free_port()
-    env = {**os.environ, **{k: str(v) for k, v in dirs.items()}}
-    # The kernel must import this checkout, whatever directory the server starts in.
-    repo = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (repo, env.get("PYTHONPATH", "")) if p)
+    if base_env is None:
+        env = {**os.environ, **{k: str(v) for k, v in dirs.items()}}
+        # The kernel must import this checkout, whatever directory the server starts in.
+        repo = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (repo, env.get("PYTHONPATH", "")) if p)
+    else:
+        env = {**base_env, **{k: str(v) for k, v in dirs.items()}}
     log_path = tmp / "lab.log"
     cmd = [
-        sys.executable,
+        python or sys.executable,
         "-m",
         "jupyterlab",
         "--no-browser",

@@ -17,16 +17,11 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
-import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +29,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from tests.lab import LAB_SETTINGS, LAB_START_TIMEOUT, Lab, stop_lab
+from tests.lab import Lab, start_lab, stop_lab
 from tests.test_notebooks import CLAIMS, NOTEBOOKS, check_executed, notebook_paths
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,65 +197,13 @@ def test_notebook_runs_headless_in_the_binder_env(
 # -- JupyterLab from the binder environment: Run All in headless Chromium ------------------------
 
 
-def start_binder_lab(venv: Path, tmp: Path) -> Lab:
-    """JupyterLab from ``venv``, with private settings and directories under ``tmp``."""
-    dirs = {
-        name: tmp / sub
-        for name, sub in (
-            ("JUPYTER_CONFIG_DIR", "config"),
-            ("JUPYTER_RUNTIME_DIR", "runtime"),
-            ("JUPYTERLAB_SETTINGS_DIR", "settings"),
-            ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
-            ("IPYTHONDIR", "ipython"),
-        )
-    }
-    for d in dirs.values():
-        d.mkdir(parents=True, exist_ok=True)
-    for rel, value in LAB_SETTINGS.items():
-        f = dirs["JUPYTERLAB_SETTINGS_DIR"] / rel
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(json.dumps(value))
-    root = tmp / "root"
-    root.mkdir(exist_ok=True)
-    token = secrets.token_hex(16)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    env = {**_clean_env(), **{k: str(v) for k, v in dirs.items()}}
-    cmd = [
-        str(_bin(venv, "python")),
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        "--port-retries=0",
-        f"--IdentityProvider.token={token}",
-        "--allow-root",
-        "--LabApp.expose_app_in_browser=True",
-        f"--ServerApp.root_dir={root}",
-    ]
-    log_path = tmp / "lab.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    lab = Lab(f"http://127.0.0.1:{port}/", token, root, port, proc, log_path)
-    deadline = time.monotonic() + LAB_START_TIMEOUT
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with {proc.returncode}:\n{lab.log_tail()}")
-        try:
-            lab.api("api/status")
-            return lab
-        except (urllib.error.URLError, ConnectionError, OSError):
-            if time.monotonic() > deadline:
-                stop_lab(lab)
-                raise RuntimeError(f"jupyter lab did not start:\n{lab.log_tail()}") from None
-            time.sleep(0.2)  # polling a starting process: there is no event to wait on
-
-
 @pytest.fixture(scope="module")
 def binder_lab(binder_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    lab = start_binder_lab(binder_env, tmp_path_factory.mktemp("binder-lab"))
+    lab = start_lab(
+        tmp_path_factory.mktemp("binder-lab"),
+        python=str(_bin(binder_env, "python")),
+        base_env=_clean_env(),
+    )
     try:
         yield lab
     finally:
