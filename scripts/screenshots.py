@@ -1,8 +1,8 @@
-"""Retake the widget screenshots in docs/img/ (one per widget) from a real JupyterLab.
+"""Retake the screenshots in docs/img/ (one per widget, two notebooks) from a real JupyterLab.
 
-One command: ``/tmp/venv/bin/python scripts/screenshots.py``. It runs the browser tests of the
-widgets with ``SSE_NB_SCREENSHOTS=1``, so the pictures show the state those tests leave behind
-(a close, a drop, resumes, a hostile string shown as text).
+One command: ``.venv/bin/python scripts/screenshots.py``. It runs the browser tests of the
+widgets and of the Binder notebooks with ``SSE_NB_SCREENSHOTS=1``, so the pictures show the
+state those tests leave behind (a close, a drop, resumes, a hostile string shown as text).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def main() -> int:
         "-p",
         "no:cacheprovider",
         str(ROOT / "tests" / "test_lab_widgets.py"),
+        str(ROOT / "tests" / "test_binder.py"),
     ]
     return subprocess.call(cmd, cwd=ROOT, env=env)
 
