@@ -84,3 +84,14 @@ def test_sqlite_log_reloads_the_newest_history_and_trims_the_file(tmp_path: Path
         assert rows <= 50 + 1 + 1_000
     finally:
         again.close()
+
+
+def test_closing_a_server_with_an_sqlite_log_twice_is_harmless(tmp_path: Path) -> None:
+    from sse_nb import EventServer
+
+    server = EventServer(log=str(tmp_path / "events.sqlite")).start()
+    server.publish("kept")
+    server.close()
+    server.close()
+    with EventServer(log=str(tmp_path / "events.sqlite")) as again:
+        assert again.last_id() == "1"

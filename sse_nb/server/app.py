@@ -141,6 +141,7 @@ class EventServer:
         else:
             self._log = log
 
+        self._log_closed = False
         self._panel: Any = None  # the ServerPanel shown by _repr_mimebundle_, made once
         self._lock = threading.Lock()  # guards channels' numbering, pending, counters
         self._channels: dict[str, _Channel] = {}
@@ -629,9 +630,11 @@ class EventServer:
         task.add_done_callback(self._background.discard)
 
     def close(self) -> None:
-        """Stop and release the log (files, connections)."""
+        """Stop and release the log (files, connections); idempotent."""
         self.stop()
-        self._log.close()
+        if not self._log_closed:
+            self._log_closed = True
+            self._log.close()
 
     def __enter__(self) -> EventServer:
         return self.start()

@@ -109,7 +109,7 @@ class Connection:
         self.id = id
         self.remote = remote
         self.channel = channel
-        self._stream = stream
+        self._stream: IOStream | None = stream
         # Direct sends are only correct on a plain socket (TLS must go through the stream).
         self._sock: socket.socket | None = stream.socket if type(stream) is IOStream else None
         self.resumed_from = resumed_from
@@ -177,9 +177,12 @@ class Connection:
             self.last_event_id = last_id
         if sent == len(data):
             return
+        stream = self._stream
+        if stream is None:  # closed by a callback of the send above
+            return
         self._waiting = True
         try:
-            fut = self._stream.write(memoryview(data)[sent:] if sent else data)
+            fut = stream.write(memoryview(data)[sent:] if sent else data)
         except StreamClosedError:
             self.close(failure)
             return
@@ -213,7 +216,11 @@ class Connection:
         if reset and self._sock is not None:
             with contextlib.suppress(OSError):
                 self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-        self._stream.close()
+        if self._stream is not None:
+            self._stream.close()
+        # The registry keeps closed connections for a while (MAX_CLOSED_CLIENTS); a stream kept
+        # with them would keep its unsent buffers (a whole replay) alive as well.
+        self._stream = self._sock = None
         self._drop_hook(self)
         return True
 
