@@ -1,6 +1,6 @@
 """Server fan-out: sse_nb's EventServer against sse-starlette + uvicorn and a plain Tornado handler.
 
-One command: ``/tmp/venv/bin/python bench/fanout.py`` (``--quick`` for a shorter run).
+One command: ``python bench/fanout.py`` (``--quick`` for a shorter run).
 
 Each server runs in its own subprocess and publishes from inside itself when told to (a line on
 its stdin: ``publish N RATE CHANNEL``); the data of every event is the publish time in ns, so the

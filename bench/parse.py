@@ -1,6 +1,6 @@
 """Parser speed: sse_nb's EventParser against httpx-sse's decoders on the same byte streams.
 
-Run: ``/tmp/venv/bin/python bench/parse.py`` (``--quick`` for a smaller, faster run).
+Run: ``python bench/parse.py`` (``--quick`` for a smaller, faster run).
 
 Both parsers receive the same bytes, cut into the same chunks a network would deliver (64 KiB
 reads, and small reads of 1-4 KiB). httpx-sse is driven exactly as its own ``iter_sse`` drives

@@ -1,6 +1,6 @@
 """Benchmark plots: runs small sweeps and draws docs/img/bench-*.png (matplotlib, bench only).
 
-One command: ``/tmp/venv/bin/python bench/plots.py`` (about 3 minutes; ``--only parse`` etc.
+One command: ``python bench/plots.py`` (about 3 minutes; ``--only parse`` etc.
 for one figure, ``--quick`` for a smoke run). Every figure is measured by this script when it
 runs, with the code of the other benchmarks imported, so the plots never drift from them:
 

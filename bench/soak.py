@@ -1,6 +1,6 @@
 """Soak: 200 clients stream for minutes through a proxy that injects random faults; 0 lost.
 
-One command: ``/tmp/venv/bin/python bench/soak.py`` (``--minutes 2`` by default; also
+One command: ``python bench/soak.py`` (``--minutes 2`` by default; also
 ``--clients``, ``--rate``, and ``--no-faults`` for the same run on a clean network).
 
 The server (``EventServer`` with a memory log that holds the whole run) runs in a subprocess

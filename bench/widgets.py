@@ -1,6 +1,6 @@
 """Widget batching and page rendering: flushes, messages and main-thread latency under load.
 
-One command: ``/tmp/venv/bin/python bench/widgets.py`` (``--no-browser`` skips part 2).
+One command: ``python bench/widgets.py`` (``--no-browser`` skips part 2).
 
 1. Python side, no browser: events are fed on sse_nb's runtime thread (where a client's
    callbacks run) into an event table, at several rates for a few seconds each. The table
