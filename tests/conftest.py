@@ -37,9 +37,13 @@ def wait_until(
         time.sleep(interval)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """A headless Chromium driven by Playwright (the system's /usr/bin/chromium)."""
+    """A headless Chromium driven by Playwright (the system's /usr/bin/chromium).
+
+    Module scope, not session: Playwright's sync API keeps an asyncio loop running on this
+    thread while it lives, and the anyio-based tests of other modules need the thread free.
+    """
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
         pytest.fail(f"Chromium not found at {CHROMIUM}; scripts/test.sh installs it")
     from playwright.sync_api import sync_playwright
