@@ -54,6 +54,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,9 +148,10 @@ def command_loop(publish: Any) -> None:
 
 def serve_sse_nb(queue_limit: int | None) -> None:
     from sse_nb.server import EventServer
+    from sse_nb.server.connection import MAX_QUEUED_BYTES
 
-    extra = {} if queue_limit is None else {"queue_limit": queue_limit}
-    server = EventServer(heartbeat=15.0, history=50_000, **extra).start()
+    limit = MAX_QUEUED_BYTES if queue_limit is None else queue_limit
+    server = EventServer(heartbeat=15.0, history=50_000, queue_limit=limit).start()
     print(f"port {server.port}", flush=True)
 
     def publish(n: int, rate: float, channel: str, seconds: float) -> int:
@@ -417,6 +419,11 @@ class ServerProcess:
             await self.proc.wait()
 
 
+def protocol_of(client: Client) -> Callable[[], Client]:
+    """The protocol factory ``create_connection`` wants, for an existing client."""
+    return lambda: client
+
+
 async def connect(
     port: int, n: int, totals: Totals, path: str = "/events", headers: str = ""
 ) -> list[Client]:
@@ -425,7 +432,7 @@ async def connect(
     for start in range(0, n, 100):  # in waves, so the listen backlog never overflows
         wave = [Client(path, totals, headers) for _ in range(min(100, n - start))]
         await asyncio.gather(
-            *(loop.create_connection(lambda c=c: c, "127.0.0.1", port) for c in wave)
+            *(loop.create_connection(protocol_of(c), "127.0.0.1", port) for c in wave)
         )
         await asyncio.wait_for(asyncio.gather(*(c.head_done for c in wave)), 60)
         clients += wave
