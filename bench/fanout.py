@@ -654,7 +654,7 @@ def best_sustained(s: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def report_burst(results: list[dict[str, Any]]) -> None:
-    rows = [r for r in results if {"a", "rss_per_conn", "b10", "bfast"} <= r.keys()]
+    rows = [r for r in results if {"a", "rss_per_conn", "b10", "bfast"} & r.keys()]
     if not rows:
         return
     head = (
@@ -665,12 +665,18 @@ def report_burst(results: list[dict[str, Any]]) -> None:
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(
-            f"{r['kind']:<10} {fmt_rate(r['a']):>12} {r['rss_per_conn'] / 1024:>14.1f} KiB "
-            f"{fmt_rate(r['b10']):>14} {r['b10']['p50']:>8.1f} {r['b10']['p99']:>8.1f} "
-            f"{fmt_rate(r['bfast']):>14} {r['bfast']['p50']:>8.1f} {r['bfast']['p99']:>8.1f}"
-        )
-    print("(b) burst: all events published before the first drain; not a sustained rate, see (s).")
+        a = fmt_rate(r["a"]) if "a" in r else "-"
+        rss = f"{r['rss_per_conn'] / 1024:.1f} KiB" if "rss_per_conn" in r else "-"
+        cells = [f"{r['kind']:<10} {a:>12} {rss:>18}"]
+        for key in ("b10", "bfast"):
+            if key in r:
+                x = r[key]
+                cells.append(f"{fmt_rate(x):>14} {x['p50']:>8.1f} {x['p99']:>8.1f}")
+            else:
+                cells.append(f"{'-':>14} {'-':>8} {'-':>8}")
+        print(" ".join(cells))
+    if any("bfast" in r for r in rows):
+        print("(b) burst: every event published before the first drain; not a sustained rate.")
 
 
 def report_sustained(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
