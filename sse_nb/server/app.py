@@ -44,11 +44,26 @@ from .log import DEFAULT_HISTORY, EventLog, MemoryLog, SQLiteLog, StoredEvent
 #: Sent first on every stream, before any replay (see ``_open_connection``).
 OPENING_COMMENT = encode_comment("open")
 
-__all__ = ["DEFAULT_HISTORY", "FINAL_LINGER", "MAX_CLOSED_CLIENTS", "ClientInfo", "EventServer"]
+__all__ = [
+    "DEFAULT_HISTORY",
+    "FINAL_LINGER",
+    "MAX_CLOSED_CLIENTS",
+    "MAX_PENDING_EVENTS",
+    "PUBLISH_WAIT",
+    "ClientInfo",
+    "EventServer",
+]
 
 T = TypeVar("T")
 logger = logging.getLogger("sse_nb.server")
 
+#: Events published but not yet handed to the sockets, beyond which ``publish()`` from another
+#: thread waits for the loop to hand them out. Without it a publisher in a tight loop outruns the
+#: loop without bound (memory) and, holding the GIL, starves it (each ``send()`` lets the GIL go).
+MAX_PENDING_EVENTS = 2_000
+#: Longest ``publish()`` waits for the loop to catch up, so a stuck loop slows a publisher
+#: down but never hangs it.
+PUBLISH_WAIT = 5.0
 #: Closed clients kept in the registry (for widgets and tests to see why they left); older ones
 #: are forgotten so a long-running server's registry stays small.
 MAX_CLOSED_CLIENTS = 500
@@ -146,6 +161,9 @@ class EventServer:
         self._lock = threading.Lock()  # guards channels' numbering, pending, counters
         self._channels: dict[str, _Channel] = {}
         self._pending: list[tuple[_Channel, StoredEvent]] = []
+        # Notified when a drain has handed its events to the sockets (see MAX_PENDING_EVENTS).
+        self._drained = threading.Condition(self._lock)
+        self._drains = 0
         self._drain_scheduled = False
         self._published = 0
 
@@ -300,12 +318,19 @@ class EventServer:
             self._pending.append((ch, StoredEvent(seq, eid, frame)))
             schedule = not self._drain_scheduled
             self._drain_scheduled = True
+            backlog = len(self._pending) >= MAX_PENDING_EVENTS
+            drains = self._drains  # read with the append: a drain after it ends the wait
+        on_loop = self._on_loop()
         if schedule:
             loop = self._get_loop()
-            if self._on_loop():
+            if on_loop:
                 loop.call_soon(self._drain)
             else:
                 loop.call_soon_threadsafe(self._drain)
+        if backlog and not on_loop:
+            # Backpressure: wait (GIL released) until the loop has sent a drain's worth out.
+            with self._drained:
+                self._drained.wait_for(lambda: self._drains != drains, PUBLISH_WAIT)
         return eid
 
     def _drain(self) -> None:
@@ -324,6 +349,9 @@ class EventServer:
             last = events[-1].id
             for conn in list(ch.subscribers):
                 conn.send(data, len(events), last)
+        with self._drained:
+            self._drains += 1
+            self._drained.notify_all()
         self._changed()
 
     # -- connections (called by the handler, on the loop thread) ----------------------------
