@@ -320,6 +320,8 @@ class EventServer:
             self._drain_scheduled = True
             backlog = len(self._pending) >= MAX_PENDING_EVENTS
             drains = self._drains  # read with the append: a drain after it ends the wait
+        if not (schedule or backlog):
+            return eid  # the common case under load: a drain is already on its way
         on_loop = self._on_loop()
         if schedule:
             loop = self._get_loop()
