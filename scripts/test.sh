@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh machine, then run them.
-# Chromium comes from the system's packages (browser tests drive /usr/bin/chromium headless).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x /usr/bin/chromium ]; then
+# Real servers the tests start on free loopback ports: Chromium (browser tests), nginx (the
+# reverse-proxy route), redis-server (the shared event log). Installed only when missing.
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+if [ "${#need[@]}" -gt 0 ]; then
     SUDO=""
     if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
 PY="${PYTHON:-python3}"

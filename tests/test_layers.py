@@ -2,7 +2,8 @@
 
 ::
 
-    magics, cli        front doors           rank 4
+    magics, cli        front doors           rank 5
+    lab                the bench, no sockets rank 4
     widgets            views, no sockets     rank 3
     server | client    I/O drivers (peers)   rank 2
     _runtime | errors | _display   shared plumbing   rank 1
@@ -32,8 +33,9 @@ RANK = {
     "server": 2,
     "client": 2,
     "widgets": 3,
-    "magics": 4,
-    "cli": 4,
+    "lab": 4,
+    "magics": 5,
+    "cli": 5,
 }
 FACE = {"sse_nb", "sse_nb.__main__"}
 #: The two I/O drivers are peers that must not import each other; other units of one rank may.
@@ -126,8 +128,8 @@ def test_protocol_imports_only_the_standard_library(name: str) -> None:
             )
 
 
-@pytest.mark.parametrize("name", sorted(n for n in ALL if unit(n) == "widgets"))
-def test_widgets_open_no_sockets(name: str) -> None:
+@pytest.mark.parametrize("name", sorted(n for n in ALL if unit(n) in ("widgets", "lab")))
+def test_views_and_lab_tools_open_no_sockets(name: str) -> None:
     for imported in imports_of(name):
         hits = [m for m in NETWORKING if imported == m or imported.startswith(m + ".")]
         assert not hits, f"{name} imports {imported}"
