@@ -172,7 +172,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         if ticker is not None:
             ticker.stop()
-        server.stop()
+        server.close()
     _out(f"stopped after {server.published} events")
     return 0
 

@@ -10,7 +10,9 @@
     ├── ConnectionLost            the stream broke; the client is reconnecting (not final)
     │   └── IdleTimeout           no bytes (heartbeats included) for idle_timeout seconds
     ├── StreamError               the bytes received do not make a valid event stream
-    └── SourceClosed              the client was closed while you waited for an event
+    ├── SourceClosed              the client was closed while you waited for an event
+    └── EventLogError             the server's event log cannot be opened or written (also an
+                                  OSError; the message names the file)
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ __all__ = [
     "BadStatus",
     "ConnectionFailed",
     "ConnectionLost",
+    "EventLogError",
     "IdleTimeout",
     "ReconnectLimitReached",
     "SSEError",
@@ -88,3 +91,11 @@ class StreamError(SSEError):
 
 class SourceClosed(SSEError):
     """The client is CLOSED; no more events will come."""
+
+
+class EventLogError(SSEError, OSError):
+    """The server's event log cannot be opened or written; the message names the file.
+
+    An ``OSError`` too, so code that handles file errors (a full disk, a missing folder) handles
+    this one as well.
+    """

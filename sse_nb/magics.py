@@ -199,7 +199,7 @@ class SSEMagics(Magics):
         for name, s in self.servers.items():
             if s.ticker is not None:
                 stops.append((name, s.ticker.stop))
-            stops.append((name, s.server.stop))
+            stops.append((name, s.server.close))  # stop, and release its log file
         for name, stop in stops:
             try:
                 stop()
@@ -417,7 +417,7 @@ class SSEMagics(Magics):
             entry = self.servers[name]
             if entry.ticker is not None:
                 entry.ticker.stop()
-            entry.server.stop()
+            entry.server.close()  # stop, and release its log file for the next server
             print(f"stopped {name}")
         else:
             raise UsageError(f"no server or client named {name!r}; known names: {self._known()}")

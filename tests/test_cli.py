@@ -144,6 +144,23 @@ def test_bad_arguments_exit_2_with_a_one_line_reason() -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_serve_with_a_log_it_cannot_open_exits_1_with_one_line_naming_the_file(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "no-such-folder" / "events.sqlite"
+    done = subprocess.run(
+        [sys.executable, "-m", "sse_nb", "serve", "--port", "0", "--log", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=PROC_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert f"cannot open the event log {missing}" in done.stderr
+
+
 def test_serve_publishes_each_stdin_line_to_listeners(spawn: type[Proc]) -> None:
     server = spawn("serve", "--port", "0", stdin=subprocess.PIPE)
     url = server.wait_line(r"serving (http://\S+)").group(1)

@@ -262,3 +262,15 @@ def test_serve_with_a_log_replays_after_a_restart(shell: InteractiveShell, tmp_p
     es = shell.user_ns["es"]
     wait_until(lambda: ids(es)[-1:] == ["3"], what="the replay from the log")
     assert [r.event.data for r in es.history] == ["two", "three"]
+
+
+def test_a_log_that_cannot_be_opened_or_is_in_use_is_a_usage_error_naming_it(
+    shell: InteractiveShell, tmp_path: Any
+) -> None:
+    missing = tmp_path / "no-such-folder" / "events.sqlite"
+    with pytest.raises(UsageError, match=f"cannot open the event log {missing}"):
+        magic(shell, "sse_serve", f"--name a --log {missing}")
+    log = tmp_path / "events.sqlite"
+    magic(shell, "sse_serve", f"--name a --log {log}")
+    with pytest.raises(UsageError, match=f"log file in use: {log}"):
+        magic(shell, "sse_serve", f"--name b --log {log}")

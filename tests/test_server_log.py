@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 import pytest
 
+from sse_nb.errors import EventLogError
 from sse_nb.protocol import encode_event
 from sse_nb.server import MemoryLog, SQLiteLog, StoredEvent
 
@@ -95,3 +98,92 @@ def test_closing_a_server_with_an_sqlite_log_twice_is_harmless(tmp_path: Path) -
     server.close()
     with EventServer(log=str(tmp_path / "events.sqlite")) as again:
         assert again.last_id() == "1"
+
+
+def test_sqlite_log_trims_every_channel_when_channels_take_turns(tmp_path: Path) -> None:
+    log = SQLiteLog(tmp_path / "log.sqlite", history=20)
+    try:
+        for seq in range(1, 3_001):
+            for channel in ("a", "b", "c"):
+                log.append(channel, ev(seq))
+            if seq % 100 == 0:
+                log.commit()
+        assert log._db is not None
+        rows = dict(log._db.execute("SELECT channel, COUNT(*) FROM events GROUP BY channel"))
+        assert set(rows) == {"a", "b", "c"}
+        assert all(n <= 20 + 1 + 1_000 for n in rows.values()), rows
+    finally:
+        log.close()
+
+
+def test_sqlite_log_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite"
+    log = SQLiteLog(path, history=10)
+    try:
+        fill(log, 3)
+        log.commit()
+        for file in (path, Path(f"{path}-wal")):
+            assert file.stat().st_mode & 0o777 == 0o600, file
+    finally:
+        log.close()
+
+
+def test_a_second_log_on_the_same_file_is_refused_at_once_as_in_use(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite"
+    first = SQLiteLog(path, history=10)
+    try:
+        fill(first, 3)
+        first.commit()
+        started = time.monotonic()
+        with pytest.raises(EventLogError, match=f"log file in use: {re.escape(str(path))}"):
+            SQLiteLog(path, history=10)
+        assert time.monotonic() - started < 2.0  # not SQLite's 5 s default busy wait
+        fill(first, 5)  # the first log still writes: the refused one touched nothing
+        first.commit()
+    finally:
+        first.close()
+    again = SQLiteLog(path, history=10)  # released by close()
+    try:
+        last = again.last("c")
+        assert last is not None and last.id == "5"
+    finally:
+        again.close()
+
+
+def test_errors_at_open_name_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder" / "log.sqlite"
+    with pytest.raises(EventLogError, match=re.escape(str(missing))) as caught:
+        SQLiteLog(missing)
+    assert isinstance(caught.value, OSError)
+    corrupt = tmp_path / "corrupt.sqlite"
+    corrupt.write_bytes(b"not a database, " * 512)
+    with pytest.raises(EventLogError, match=re.escape(str(corrupt))):
+        SQLiteLog(corrupt)
+
+
+def test_a_failed_write_keeps_the_events_in_memory_and_writes_them_later(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite"
+    log = SQLiteLog(path, history=1_000)
+    try:
+        fill(log, 2)
+        log.commit()
+        assert log._db is not None
+        pages = log._db.execute("PRAGMA page_count").fetchone()[0]
+        log._db.execute(f"PRAGMA max_page_count = {pages}")  # the file cannot grow: "disk full"
+        big = [StoredEvent(s, str(s), encode_event("x" * 4_000, id=str(s))) for s in range(3, 53)]
+        for e in big:
+            log.append("c", e)
+        with pytest.raises(
+            EventLogError, match=f"cannot write to the event log {re.escape(str(path))}"
+        ):
+            log.commit()
+        assert log.replay("c", "2").count == 50  # still replayed from memory
+        log._db.execute("PRAGMA max_page_count = 1000000")  # space again
+        log.commit()
+    finally:
+        log.close()
+    again = SQLiteLog(path, history=1_000)
+    try:
+        assert again.replay("c", None).count == 52
+    finally:
+        again.close()

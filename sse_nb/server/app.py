@@ -29,6 +29,7 @@ from tornado.iostream import IOStream
 
 from .. import _runtime
 from .._display import panel_bundle
+from ..errors import EventLogError
 from ..protocol import encode_comment, encode_event
 from .connection import MAX_QUEUED_BYTES, ClientInfo, Connection
 from .handler import (
@@ -157,6 +158,8 @@ class EventServer:
             self._log = log
 
         self._log_closed = False
+        self._log_error: Exception | None = None
+        self._log_error_unraised = False
         self._panel: Any = None  # the ServerPanel shown by _repr_mimebundle_, made once
         self._lock = threading.Lock()  # guards channels' numbering, pending, counters
         self._channels: dict[str, _Channel] = {}
@@ -286,6 +289,9 @@ class EventServer:
         default to the channel's sequence number (``"1"``, ``"2"``, ...); a caller-given ``id``
         must not contain CR, LF or NUL (HTML "Server-sent events": a browser ignores an id with
         NUL, and CR/LF would end the field).
+
+        After the event log failed to store a batch (a full disk), the next call raises
+        :class:`~sse_nb.errors.EventLogError` once and publishes nothing; see :attr:`log_error`.
         """
         if isinstance(data, str):
             text = data
@@ -306,6 +312,12 @@ class EventServer:
                 )
         self._check_channel(channel)
         with self._lock:
+            if self._log_error_unraised and self._log_error is not None:
+                self._log_error_unraised = False
+                raise EventLogError(
+                    f"this event was not published: {self._log_error}; earlier events were "
+                    "delivered live (see server.log_error)"
+                ) from self._log_error
             ch = self._channel(channel)
             if ch.closed:
                 raise RuntimeError(f"channel {channel!r} is closed; nothing more can be published")
@@ -340,10 +352,19 @@ class EventServer:
             pending, self._pending = self._pending, []
             self._drain_scheduled = False
         batches: dict[_Channel, list[StoredEvent]] = {}
+        failure: Exception | None = None
         for ch, ev in pending:
-            self._log.append(ch.name, ev)
+            try:
+                self._log.append(ch.name, ev)
+            except Exception as exc:
+                failure = failure or exc
             batches.setdefault(ch, []).append(ev)
-        self._log.commit()
+        try:
+            self._log.commit()
+        except Exception as exc:
+            failure = failure or exc
+        # The batch has left the pending list: it goes out live whatever the log said.
+        self._log_result(failure)
         for ch, events in batches.items():
             if not ch.subscribers:
                 continue
@@ -355,6 +376,30 @@ class EventServer:
             self._drains += 1
             self._drained.notify_all()
         self._changed()
+
+    def _log_result(self, failure: Exception | None) -> None:
+        """Record a batch's log write: a failure is kept, logged once, raised by ``publish()``."""
+        if failure is None:
+            if self._log_error is not None:
+                logger.warning("sse_nb: the event log is writable again")
+                self._log_error = None
+            return
+        first = self._log_error is None
+        with self._lock:
+            self._log_error = failure
+            self._log_error_unraised = True
+        if first:
+            logger.error("sse_nb: %s; the events were still delivered live", failure)
+
+    @property
+    def log_error(self) -> Exception | None:
+        """The event log's last write failure, or ``None`` once a later write succeeded.
+
+        Events of a failed write are still delivered live and replayed from memory; they are
+        missing from a SQLite file until a later write stores them. ``publish()`` raises the
+        failure once, so a publishing program hears of it.
+        """
+        return self._log_error
 
     # -- connections (called by the handler, on the loop thread) ----------------------------
 
@@ -664,7 +709,10 @@ class EventServer:
         self.stop()
         if not self._log_closed:
             self._log_closed = True
-            self._log.close()
+            try:
+                self._log.close()
+            except Exception as exc:  # the last write failed; the file is released anyway
+                self._log_result(exc)
 
     def __enter__(self) -> EventServer:
         return self.start()
@@ -675,7 +723,7 @@ class EventServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stop()
+        self.close()
 
     def __repr__(self) -> str:
         where = self.url if self._port else "not started"

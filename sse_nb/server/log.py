@@ -9,9 +9,11 @@ stored bytes: nothing is re-encoded and the replay goes out in one large write.
 
 :class:`MemoryLog` is a ring of ``history`` slots per channel indexed by ``seq % history`` plus a
 dict from id to ``seq``; finding where a replay starts is one dict lookup, never a scan.
-:class:`SQLiteLog` writes every event to a SQLite file as well and, when opened, loads the newest
-``history`` events of each channel back into its ring, so a restarted server replays (and goes on
-numbering) exactly where the previous one stopped.
+:class:`SQLiteLog` writes every event to a SQLite file as well (one transaction per batch) and,
+when opened, loads the newest ``history`` events of each channel back into its ring, so a
+restarted server replays (and goes on numbering) exactly where the previous one stopped. A write
+that fails (full disk, a lock held elsewhere) raises after the ring has the events, so the server
+still delivers them live and reports the failure; the rows are written with the next batch.
 
 A replay request names the last id the client saw. Three answers are possible:
 
@@ -25,12 +27,25 @@ The log is used from one thread only (the server's event-loop thread); it takes 
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Protocol, runtime_checkable
 
-__all__ = ["DEFAULT_HISTORY", "EventLog", "MemoryLog", "Replay", "SQLiteLog", "StoredEvent"]
+from ..errors import EventLogError
+
+__all__ = [
+    "DEFAULT_HISTORY",
+    "SQLITE_BUSY_TIMEOUT",
+    "EventLog",
+    "MemoryLog",
+    "Replay",
+    "SQLiteLog",
+    "StoredEvent",
+]
 
 #: Events kept per channel by default: a few minutes of a fast ticker, a few MB at most.
 DEFAULT_HISTORY = 10_000
@@ -38,6 +53,13 @@ DEFAULT_HISTORY = 10_000
 #: SQLite rows beyond ``history`` are deleted once this many accumulate, so trimming costs one
 #: indexed DELETE now and then instead of one per event.
 _SQLITE_TRIM_EVERY = 1_000
+#: Seconds a write waits for a lock another program holds on the file: the write runs on the
+#: event loop, so waiting longer (SQLite's default is 5 s) would stall every client meanwhile.
+SQLITE_BUSY_TIMEOUT = 0.05
+#: The log holds every event's data: readable by its owner only.
+_SQLITE_FILE_MODE = 0o600
+#: SQLite's "database is locked" / "database table is locked" codes (SQLITE_BUSY, SQLITE_LOCKED).
+_BUSY_CODES = (5, 6)
 
 
 class StoredEvent(NamedTuple):
@@ -72,7 +94,11 @@ class EventLog(Protocol):
         """Store ``event``; ``event.seq`` is one more than the channel's previous one."""
 
     def commit(self) -> None:
-        """Make the events appended so far durable (called once per batch of publishes)."""
+        """Make the events appended so far durable (called once per batch of publishes).
+
+        Raises :class:`~sse_nb.errors.EventLogError` when they cannot be stored; what was
+        appended is still replayed from memory.
+        """
 
     def last(self, channel: str) -> StoredEvent | None:
         """The newest event of ``channel``."""
@@ -168,57 +194,150 @@ class MemoryLog:
 
 
 class SQLiteLog(MemoryLog):
-    """A :class:`MemoryLog` backed by a SQLite file, so a restarted server still replays."""
+    """A :class:`MemoryLog` backed by a SQLite file, so a restarted server still replays.
+
+    The file is claimed for this log alone (SQLite's exclusive locking mode): a second server on
+    the same file gets :class:`~sse_nb.errors.EventLogError` ("log file in use") instead of
+    numbering over the first one's rows. Rows are written at :meth:`commit`, once per batch; a
+    failed write raises :class:`~sse_nb.errors.EventLogError` naming the file, and its rows are
+    kept (up to ``history`` per channel) to be written with the next batch. The memory ring is
+    updated first either way, so live delivery and replay in this process never depend on the
+    disk.
+    """
 
     def __init__(self, path: str | Path, history: int = DEFAULT_HISTORY) -> None:
         super().__init__(history)
         self.path = Path(path)
-        # The log is only touched by the server's loop thread, but that thread is chosen after
-        # the log is opened (at start()), so the same-thread check would get in the way.
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS events ("
-            " channel TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL,"
-            " frame BLOB NOT NULL, PRIMARY KEY (channel, seq))"
-        )
-        self._db.commit()
-        self._since_trim = 0
-        self._load()
+        self._unwritten: dict[str, collections.deque[StoredEvent]] = {}
+        self._since_trim: dict[str, int] = {}
+        self._db: sqlite3.Connection | None = None
+        try:
+            self._db = self._open()
+            self._load()
+        except BaseException:
+            if self._db is not None:
+                self._db.close()
+            raise
+
+    def _open(self) -> sqlite3.Connection:
+        where = str(self.path)
+        try:
+            # Created here, owner-only, before SQLite sees it: SQLite would create it (and its
+            # -wal file, which copies the file's mode) readable by every local user.
+            fd = os.open(where, os.O_RDWR | os.O_CREAT, _SQLITE_FILE_MODE)
+            os.close(fd)
+        except OSError as exc:
+            raise EventLogError(f"cannot open the event log {where}: {exc.strerror}") from None
+        db: sqlite3.Connection | None = None
+        try:
+            # The log is only touched by the server's loop thread, but that thread is chosen
+            # after the log is opened (at start()), so the same-thread check would get in the way.
+            db = sqlite3.connect(
+                where,
+                timeout=SQLITE_BUSY_TIMEOUT,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            # Exclusive before WAL: the lock taken by the first write below is then held until
+            # close, and the WAL index lives in this process's memory (no -shm file).
+            db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS events ("
+                " channel TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL,"
+                " frame BLOB NOT NULL, PRIMARY KEY (channel, seq))"
+            )
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db is not None:
+                db.close()
+            if getattr(exc, "sqlite_errorcode", None) in _BUSY_CODES:
+                raise EventLogError(
+                    f"log file in use: {where} is held by another server (or another program); "
+                    "give each server its own file"
+                ) from None
+            raise EventLogError(f"cannot open the event log {where}: {exc}") from None
+        return db
 
     def _load(self) -> None:
-        channels = [r[0] for r in self._db.execute("SELECT DISTINCT channel FROM events")]
-        for channel in channels:
-            rows = self._db.execute(
-                "SELECT seq, id, frame FROM events WHERE channel = ? ORDER BY seq DESC LIMIT ?",
-                (channel, self.history + 1),
-            ).fetchall()
-            rows.reverse()
-            ring = self._ring(channel)
-            for seq, eid, frame in rows:
-                ring.append(StoredEvent(seq, eid, bytes(frame)))
+        assert self._db is not None
+        try:
+            channels = [r[0] for r in self._db.execute("SELECT DISTINCT channel FROM events")]
+            for channel in channels:
+                rows = self._db.execute(
+                    "SELECT seq, id, frame FROM events WHERE channel = ? ORDER BY seq DESC LIMIT ?",
+                    (channel, self.history + 1),
+                ).fetchall()
+                # Only the newest run of consecutive seqs: the ring needs them without holes.
+                held = 1
+                while held < len(rows) and rows[held][0] == rows[held - 1][0] - 1:
+                    held += 1
+                ring = self._ring(channel)
+                for seq, eid, frame in reversed(rows[:held]):
+                    ring.append(StoredEvent(seq, eid, bytes(frame)))
+        except sqlite3.Error as exc:
+            raise EventLogError(f"cannot read the event log {self.path}: {exc}") from None
 
     def append(self, channel: str, event: StoredEvent) -> None:
         super().append(channel, event)
-        self._db.execute(
-            "INSERT OR REPLACE INTO events (channel, seq, id, frame) VALUES (?, ?, ?, ?)",
-            (channel, event.seq, event.id, event.frame),
-        )
-        self._since_trim += 1
-        if self._since_trim >= _SQLITE_TRIM_EVERY:
-            self._since_trim = 0
-            self._db.execute(
-                "DELETE FROM events WHERE channel = ? AND seq < ?",
-                (channel, event.seq - self.history),
-            )
+        rows = self._unwritten.get(channel)
+        if rows is None:
+            # What a reload reads back (``history`` events and the one evicted just before
+            # them); older rows would be trimmed anyway, so a long outage keeps no more.
+            rows = self._unwritten[channel] = collections.deque(maxlen=self.history + 1)
+        rows.append(event)
 
     def commit(self) -> None:
-        self._db.commit()
+        """Write the rows appended since the last successful commit, in one transaction."""
+        if not self._unwritten or self._db is None:
+            return
+        db = self._db
+        try:
+            db.execute("BEGIN")
+            for channel, rows in self._unwritten.items():
+                db.executemany(
+                    "INSERT OR REPLACE INTO events (channel, seq, id, frame) VALUES (?, ?, ?, ?)",
+                    [(channel, ev.seq, ev.id, ev.frame) for ev in rows],
+                )
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            kept = sum(len(rows) for rows in self._unwritten.values())
+            raise EventLogError(
+                f"cannot write to the event log {self.path}: {exc} "
+                f"({kept} event(s) not stored yet; retried with the next batch)"
+            ) from None
+        written, self._unwritten = self._unwritten, {}
+        for channel, rows in written.items():
+            self._trim(channel, rows[-1].seq, len(rows))
+
+    def _trim(self, channel: str, last_seq: int, added: int) -> None:
+        # Counted per channel: one counter for all would let every channel but the one that
+        # happens to reach the threshold grow without bound.
+        count = self._since_trim.get(channel, 0) + added
+        if count < _SQLITE_TRIM_EVERY:
+            self._since_trim[channel] = count
+            return
+        self._since_trim[channel] = 0
+        assert self._db is not None
+        # A failed trim costs disk space, never events: it is tried again next time.
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute(
+                "DELETE FROM events WHERE channel = ? AND seq < ?",
+                (channel, last_seq - self.history),
+            )
 
     def close(self) -> None:
+        """Write what is left and release the file (also when that last write fails)."""
+        if self._db is None:
+            return
         try:
-            self._db.commit()
+            self.commit()
         finally:
-            self._db.close()
-        super().close()
+            db, self._db = self._db, None
+            db.close()
+            super().close()

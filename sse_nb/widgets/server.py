@@ -63,6 +63,8 @@ class ServerPanel(anywidget.AnyWidget):
     clients = traitlets.List(traitlets.Dict()).tag(sync=True)
     #: The result of the last action taken from the page (publish, drop), or its error.
     message = traitlets.Unicode("").tag(sync=True)
+    #: The server's event-log failure (``server.log_error``), empty while the log works.
+    log_error = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, server: Any, *, flusher: Flusher | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -80,12 +82,19 @@ class ServerPanel(anywidget.AnyWidget):
     def _flush(self) -> None:
         s = self.server
         rows = [client_row(c) for c in s.clients][-MAX_CLIENT_ROWS:]
-        values = (bool(s.running), str(s.url) if s.running else "", int(s.published), rows)
+        failure = getattr(s, "log_error", None)
+        values = (
+            bool(s.running),
+            str(s.url) if s.running else "",
+            int(s.published),
+            "" if failure is None else str(failure),
+            rows,
+        )
         if values == self._shown and self.message == self._note:
             return
         self._shown = values
         with self.hold_sync():
-            self.running, self.url, self.published = values[:3]
+            self.running, self.url, self.published, self.log_error = values[:4]
             if rows != self.clients:
                 self.clients = rows
             self.message = self._note

@@ -49,7 +49,9 @@ function render({ model, el: host }) {
   table.append(thead, tbody);
   const note = el("div", undefined, "opacity:.7;font-size:12px");
   note.className = "sse-nb-message";
-  root.append(header, form, table, note);
+  const logError = el("div", undefined, "color:#c62828;font-size:12px");
+  logError.className = "sse-nb-log-error";
+  root.append(header, form, table, note, logError);
   host.append(root);
 
   function update() {
@@ -83,8 +85,11 @@ function render({ model, el: host }) {
     tbody.replaceChildren(...rows);
     root.dataset.clients = String(rows.length);
     note.textContent = model.get("message");
+    const failure = model.get("log_error");
+    logError.textContent = failure ? `event log: ${failure}` : "";
+    root.dataset.logError = failure ? "true" : "false";
   }
-  const names = ["url", "running", "published", "clients", "message"];
+  const names = ["url", "running", "published", "clients", "message", "log_error"];
   for (const n of names) model.on("change:" + n, update);
   update();
   return () => {
