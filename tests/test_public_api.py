@@ -20,17 +20,31 @@ PUBLIC = [
 
 PROTOCOL_PUBLIC = [
     "DEFAULT_DELAY",
+    "GAP_EVENT",
     "MAX_EVENT_LENGTH",
+    "MAX_ID_LENGTH",
     "MAX_LINE_LENGTH",
     "MAX_RETRY",
+    "TRANSITIONS",
+    "ConnectDecision",
     "Event",
     "EventParser",
     "EventTooLongError",
+    "Gap",
+    "IllegalTransition",
     "LineTooLongError",
     "ReadyState",
     "ReconnectPolicy",
+    "check_id",
+    "check_retry",
+    "check_transition",
+    "connect_decision",
     "encode_comment",
     "encode_event",
+    "encode_gap",
+    "gap_signal",
+    "id_problem",
+    "read_gap",
 ]
 
 #: Packages that ``import sse_nb`` must not pull in: the server, the client and the widgets

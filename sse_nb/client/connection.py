@@ -10,6 +10,9 @@ followed. The response is then judged:
 - any other status, or a 200 with another media type: "fail the connection" (no reconnect);
 - a network error (connect refused, reset, end of stream) is for the caller to "reestablish".
 
+The decision itself is ``protocol.connect_decision``; this module turns "fail" into the error
+that says why (``NoContent``, ``BadStatus``, ``BadContentType``).
+
 Nothing here reconnects or parses: ``source.py`` owns the state machine, ``EventParser`` the bytes.
 """
 
@@ -25,6 +28,8 @@ import anyio
 import httpx
 
 from ..errors import BadContentType, BadStatus
+from ..protocol import ConnectDecision, connect_decision, id_problem
+from ..protocol.state import EVENT_STREAM
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -47,11 +52,8 @@ ERROR_BODY_LIMIT = 1024
 #: immediate, the bound only guards against a transport that never returns.
 CLOSE_TIMEOUT = 2.0
 
-_EVENT_STREAM = "text/event-stream"
 # Headers the source sets itself, whatever the caller passes.
 _OWN_HEADERS = ("accept", "last-event-id", "cache-control")
-# Characters a header value must not hold (they would split or end the header line).
-_UNSAFE_IN_HEADER = ("\r", "\n", "\x00")
 
 
 class NoContent(Exception):
@@ -70,31 +72,27 @@ def build_headers(extra: Mapping[str, str] | None, last_event_id: str) -> httpx.
     headers = httpx.Headers(
         {k: v for k, v in (extra or {}).items() if k.lower() not in _OWN_HEADERS}
     )
-    raw = [*headers.raw, (b"Accept", _EVENT_STREAM.encode()), (b"Cache-Control", b"no-cache")]
-    if last_event_id and not any(ch in last_event_id for ch in _UNSAFE_IN_HEADER):
+    raw = [*headers.raw, (b"Accept", EVENT_STREAM.encode()), (b"Cache-Control", b"no-cache")]
+    if last_event_id and id_problem(last_event_id, resumable=False) is None:
         raw.append((b"Last-Event-ID", last_event_id.encode("utf-8")))
     return httpx.Headers(raw)
 
 
-def media_type(content_type: str) -> str:
-    """``"Text/Event-Stream; charset=utf-8"`` -> ``"text/event-stream"``."""
-    return content_type.split(";", 1)[0].strip().lower()
-
-
 async def check_response(response: httpx.Response) -> None:
-    """Raise unless the response may be read as an event stream (HTML §9.2.3).
+    """Raise unless the standard's connect decision (HTML §9.2.3) is "announce the connection".
 
     Raises ``NoContent`` for 204, ``BadStatus`` for any other status but 200, and
     ``BadContentType`` for a 200 whose media type is not ``text/event-stream``.
     """
+    content_type = response.headers.get("content-type", "")
+    if connect_decision(response.status_code, content_type) is ConnectDecision.ANNOUNCE:
+        return
     url = str(response.url)
     if response.status_code == 204:
         raise NoContent(url)
     if response.status_code != 200:
         raise BadStatus(url, response.status_code, await _read_some(response))
-    content_type = response.headers.get("content-type", "")
-    if media_type(content_type) != _EVENT_STREAM:
-        raise BadContentType(url, content_type)
+    raise BadContentType(url, content_type)
 
 
 async def _read_some(response: httpx.Response) -> str:

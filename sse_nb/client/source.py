@@ -35,7 +35,6 @@ history records made only for the events it will keep, one buffer ``extend`` and
 
 from __future__ import annotations
 
-import json as _json
 import logging
 import math
 import time
@@ -56,12 +55,15 @@ from ..errors import (
     StreamError,
 )
 from ..protocol import (
+    GAP_EVENT,
     MAX_LINE_LENGTH,
     Event,
     EventParser,
     LineTooLongError,
     ReadyState,
     ReconnectPolicy,
+    check_id,
+    read_gap,
 )
 from .connection import CLOSE_TIMEOUT, NoContent, default_client, open_stream
 from .dedupe import DEDUP_WINDOW, RecentIds
@@ -87,8 +89,6 @@ MAX_TRANSITIONS = 1000
 #: taken them all (TCP backpressure); while nobody iterates, the oldest beyond this are dropped
 #: and counted in ``dropped``.
 MAX_BUFFERED_EVENTS = 10_000
-#: The event type of the server's gap signal (its data is JSON: requested and oldest ids).
-GAP_EVENT = "sse_nb.gap"
 _GAP_BYTES = GAP_EVENT.encode()
 
 Listener = Callable[[Any], None]
@@ -164,11 +164,8 @@ class AsyncEventSource:
             )
         if history < 0:
             raise ValueError("history must be >= 0")
-        if last_event_id and any(ch in last_event_id for ch in "\r\n\x00"):
-            raise ValueError(
-                f"last_event_id {last_event_id!r} holds CR, LF or NUL: it cannot be sent as a "
-                "Last-Event-ID header (and a browser ignores an id with NUL)"
-            )
+        if last_event_id:
+            check_id(last_event_id, "last_event_id", resumable=False)
         self.url = url
         self.method = method.upper()
         self.headers: dict[str, str] = dict(headers or {})
@@ -507,11 +504,7 @@ class AsyncEventSource:
             self._wake()
 
     def _take_gap(self, ev: Event) -> None:
-        try:
-            value = _json.loads(ev.data)
-        except ValueError:
-            value = None
-        self.gap = value if isinstance(value, dict) else {"data": ev.data}
+        self.gap = read_gap(ev.data)
         logger.warning(
             "event source %s: the server could not replay everything: %s", self.url, self.gap
         )

@@ -47,7 +47,7 @@ from urllib.parse import urlencode, urlsplit
 import anywidget
 import traitlets
 
-from ..protocol import ReadyState
+from ..protocol import GAP_EVENT, ReadyState
 from ._batch import FLUSH_HZ
 
 __all__ = [
@@ -110,6 +110,8 @@ class BrowserView(anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)
     # Written by Python only, at construction.
     event_types = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    #: The gap signal's event type, listened to always: the page learns it from here.
+    gap_type = traitlets.Unicode(GAP_EVENT).tag(sync=True)
     max_rows = traitlets.Int(BROWSER_ROWS).tag(sync=True)
     flush_hz = traitlets.Float(float(FLUSH_HZ)).tag(sync=True)
 

@@ -17,7 +17,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ..protocol import ReadyState
+from ..protocol import GAP_EVENT, ReadyState
 from ._batch import Flusher
 from ._observe import Subscriptions, stop_following
 
@@ -115,7 +115,7 @@ class Timeline(anywidget.AnyWidget):
             self._subs.add(source.on_change(self.flusher.request))
         else:
             self._subs.add(source.on("state", self._changed))
-            self._subs.add(source.on("sse_nb.gap", self._changed))
+            self._subs.add(source.on(GAP_EVENT, self._changed))
         self.flusher.request()
 
     def _changed(self, _arg: Any = None) -> None:

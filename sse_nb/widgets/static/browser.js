@@ -94,8 +94,9 @@ function initialize({ model }) {
       notify();
     };
     es.addEventListener("message", onEvent);
-    es.addEventListener("sse_nb.gap", onEvent);
-    for (const t of model.get("event_types")) if (t !== "message" && t !== "sse_nb.gap") es.addEventListener(t, onEvent);
+    const gapType = model.get("gap_type");
+    es.addEventListener(gapType, onEvent);
+    for (const t of model.get("event_types")) if (t !== "message" && t !== gapType) es.addEventListener(t, onEvent);
     notify();
   }
 
