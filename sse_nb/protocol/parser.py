@@ -38,7 +38,9 @@ whole chunks through C-level string operations:
    - ``_long_blocks``: when recent events were long (``_LONG_EVENT``), a regular expression
      walking every character costs more than ``str.find`` jumping to the next LF with
      ``memchr``: each block's header is matched, and its single data line found by ``find``.
-     The first block in another shape hands the rest of the run to ``_lines``.
+     The first block in another shape hands the rest of the run to ``_lines``. A run that is
+     one ``id:`` + ``data:`` block (long events read in pieces smaller than an event) is
+     interpreted inline in ``feed`` with a few ``startswith``/``find`` calls.
    - ``_lines``: the standard's per-line steps, literally. It handles anything (comments, fields
      without a colon, ``retry:``, NUL in an id, odd spacing).
 
@@ -46,6 +48,9 @@ whole chunks through C-level string operations:
    even when nothing is dispatched (an ``id:``-only block changes what a reconnect sends); an
    empty data buffer dispatches nothing; the final LF of the data buffer is removed; the type
    defaults to ``message``; the data and event type buffers are reset.
+
+The parser keeps no trace of its decisions, so it pays nothing for one; ``trace.TracingParser``
+reads the same bytes line by line and says which rule applied to each (the wire view uses it).
 
 "Once the end of the file is reached, any pending data must be discarded. (If the file ends in
 the middle of an event, before the final empty line, the incomplete event is not dispatched.)"
@@ -161,6 +166,7 @@ class EventParser:
         "_max_line_length",
         "_partial",
         "_pending",
+        "_ready",
         "_skip_lf",
         "_started",
         "last_event_id",
@@ -181,6 +187,7 @@ class EventParser:
         self._max_event_length = max_event_length
         self._bom = b""  # the first bytes of the stream while they may still be a BOM
         self._started = False  # is the BOM check done?
+        self._ready = False  # started and not failed: a chunk without line ends may be appended
         self._skip_lf = False  # the previous chunk ended in CR
         self._pending: list[bytes] = []  # the unfinished block after the last blank line
         self._partial = 0  # bytes in the unfinished line at its end (0: a line just ended)
@@ -196,6 +203,18 @@ class EventParser:
 
         Raises ``LineTooLongError`` when a line grows past ``max_line_length`` bytes.
         """
+        if self._ready and data and 10 not in data and 13 not in data:
+            # No line end at all (a read smaller than a long line): append and return. ``in``
+            # with an int is one memchr, the cheapest test there is.
+            self._skip_lf = False
+            self._pending.append(data)
+            self._partial += len(data)
+            self._block += len(data)
+            if len(self._head) < 5:
+                self._head = (self._head + data)[:5]
+            if self._partial > self._max_line_length or self._block > self._max_event_length:
+                self._overflow([])
+            return []
         if self._failed:
             raise LineTooLongError("the event stream already overflowed a limit; start a new one")
         if not self._started:
@@ -205,7 +224,7 @@ class EventParser:
                 self._bom = data
                 return []
             self._bom = b""
-            self._started = True
+            self._started = self._ready = True
             if data[:3] == _BOM_BYTES:
                 data = data[3:]
         if not data:
@@ -218,11 +237,11 @@ class EventParser:
                     return []
         # CR and LF are single bytes that never occur inside a multi-byte UTF-8 character, so
         # lines can be cut before decoding.
-        if b"\r" in data:
+        if 13 in data:
             self._skip_lf = data[-1] == 13
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
-        nl = data.rfind(b"\n")
+        nl = data.rfind(10)
         if nl < 0:  # the unfinished line goes on
             self._pending.append(data)
             self._partial += len(data)
@@ -242,7 +261,7 @@ class EventParser:
                 if data[i - 1] == 10:
                     end = i + 1
                     break
-                i = data.rfind(b"\n", 0, i)
+                i = data.rfind(10, 0, i)
             if i == 0 and self._partial == 0:
                 end = 1
         else:
@@ -273,13 +292,29 @@ class EventParser:
             pending.append(run)  # type: ignore[arg-type]
             run = b"".join(pending)
         text = utf_8_decode(run, "replace", True)[0]
-        events: list[Event] = []
+        events: list[Event]
         if self._long:
-            self._long_blocks(text, events)
+            # The commonest long run is one block as servers write it: interpreted here, with
+            # no call and no regular expression.
+            eol = text.find("\n")
+            if (
+                text.startswith("id: ")
+                and text.startswith("data: ", eol + 1)
+                and "\x00" not in (own_id := text[4:eol])
+                and own_id
+                and text.find("\n", eol + 7) + 2 == len(text)
+            ):
+                # ``id: X`` (non-empty, no NUL), one ``data:`` line, the blank line.
+                self._id_buffer = self.last_event_id = own_id
+                events = [_new(Event, ("message", text[eol + 7 : -2], own_id, own_id, None))]
+            else:
+                events = []
+                self._long_blocks(text, events)
         elif self._fast_wait:
+            events = []
             self._fast_wait -= 1
             self._lines(text, 0, len(text), events)
-        elif not self._fast(text, len(text), events):
+        elif not self._fast(text, len(text), events := []):
             self._fast_wait = _FAST_RETRY_AFTER
             self._lines(text, 0, len(text), events)
         # Choose the interpreter for the next chunk from this one's event sizes.
@@ -301,7 +336,7 @@ class EventParser:
         else:
             self._partial = len(rest) - nl - 1
             self._head = rest[nl + 1 : nl + 6]
-            if rest[:5] == b"retry" or (rest.find(b"\n") < nl and self._retry_after_lf(rest, nl)):
+            if rest[:5] == b"retry" or (rest.find(10) < nl and self._retry_after_lf(rest, nl)):
                 self._apply_retry(rest[: nl + 1])
         if self._partial > self._max_line_length or self._block > self._max_event_length:
             self._overflow(events)
@@ -310,6 +345,7 @@ class EventParser:
     def _overflow(self, events: list[Event]) -> None:
         self._pending = []
         self._failed = True
+        self._ready = False
         if self._partial > self._max_line_length:
             raise LineTooLongError(
                 f"a line of the event stream grew past {self._max_line_length} bytes "
@@ -336,7 +372,7 @@ class EventParser:
         """Whether a line starting after an LF in ``data[:nl]`` starts with ``retry``."""
         if not self._long:
             return data.find(b"\nretry", 0, nl) >= 0
-        i = data.find(b"\n")  # long lines: hop between line ends, do not scan every byte
+        i = data.find(10)  # long lines: hop between line ends, do not scan every byte
         while i < nl:
             if data.startswith(b"retry", i + 1):
                 return True
