@@ -26,12 +26,10 @@ if TYPE_CHECKING:
     from .server import ClientInfo
     from .server.app import EventServer
 
-__all__ = ["TICK_EVENT", "Ticker", "main"]
+__all__ = ["main"]
 
 #: A fixed default port, so that the commands of the tour can be copied as they are.
 DEFAULT_PORT = 8765
-#: The event type of the ticker's counter.
-TICK_EVENT = "tick"
 #: How long the demo waits for any one step before it declares the step failed: far longer
 #: than a step takes on a loaded machine, short enough that a fault ends the demo, not hangs it.
 DEMO_STEP_TIMEOUT = 15.0
@@ -76,34 +74,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-class Ticker:
-    """A demo publisher: ``{"tick": n}`` as event ``tick`` every ``period`` seconds.
-
-    A thread of its own rather than a task on the runtime loop: ``publish()`` is thread safe,
-    and a ticker that sleeps must not hold the loop that streams the events it publishes.
-    """
-
-    def __init__(self, server: EventServer, period: float) -> None:
-        self.server, self.period, self.count = server, period, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sse-nb-ticker", daemon=True)
-
-    def start(self) -> Ticker:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        # Ends when stop() is called or the server stops; one publish per period.
-        while not self._stop.wait(self.period) and self.server.running:
-            self.count += 1
-            self.server.publish(json.dumps({"tick": self.count}), event=TICK_EVENT)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(5.0)
-
-
 def _positive(kind: type[float] | type[int]) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         try:
@@ -137,7 +107,7 @@ def _describe_client(info: ClientInfo) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .server.app import EventServer
+    from .server import EventServer, Ticker
 
     kwargs: dict[str, Any] = {"host": args.host, "port": args.port}
     for option in ("history", "heartbeat", "log"):
@@ -282,7 +252,7 @@ def _say(step: str, text: str) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .client.sync import EventSource
-    from .server.app import EventServer
+    from .server import TICK_EVENT, EventServer, Ticker
 
     watch = _Watch()
     clients: list[EventSource] = []

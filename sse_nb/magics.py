@@ -21,11 +21,10 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.display import display as _display
 
-from .cli import TICK_EVENT, Ticker
 from .protocol import ReadyState
 
 if TYPE_CHECKING:
-    from .server.app import EventServer
+    from .server import EventServer, Ticker
 
 __all__ = ["SSEMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -243,7 +242,7 @@ class SSEMagics(Magics):
             raise UsageError(f"--heartbeat {args.heartbeat}: must be more than 0 seconds")
         if args.ticker is not None and args.ticker < MIN_TICKER_PERIOD:
             raise UsageError(f"--ticker {args.ticker}: must be at least {MIN_TICKER_PERIOD} s")
-        from .server.app import EventServer
+        from .server import EventServer, Ticker
 
         kwargs: dict[str, Any] = {"port": args.port, "name": name}
         if args.history is not None:
@@ -314,6 +313,7 @@ class SSEMagics(Magics):
         self._check_new_name(name)
         view: Any
         if args.browser:
+            from .server import TICK_EVENT
             from .widgets import BrowserEventSource
 
             # Given the server itself, the widget can allow the page's origin and tell the

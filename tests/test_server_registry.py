@@ -4,6 +4,8 @@ consumers, a blocked main thread, and mounting into an existing Tornado app."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -145,7 +147,8 @@ def test_vanished_peers_are_bounded_by_tcp_user_timeout(server: EventServer) -> 
         pytest.skip("TCP_USER_TIMEOUT is Linux only")
     with Stream(server.url, params={"client": "t"}):
         wait_until(lambda: server.clients, what="client")
-        conn = server._clients["t"]
+        conn = server._registry.get("t")
+        assert conn is not None
         sock = conn._sock
         assert sock is not None
         timeout = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT)
@@ -160,7 +163,8 @@ def test_slow_consumer_is_dropped_with_bounded_memory_then_resumes_without_loss(
         sock.connect(("127.0.0.1", server.port))
         sock.sendall(b"GET /events?client=slow HTTP/1.1\r\nHost: x\r\n\r\n")
         wait_until(lambda: server.clients, what="client")
-        conn = server._clients["slow"]
+        conn = server._registry.get("slow")
+        assert conn is not None
         payload = "x" * 1000
         most_queued = 0
         for _ in range(30_000):  # up to 30 MB, far past loopback socket buffers plus the limit
@@ -176,6 +180,35 @@ def test_slow_consumer_is_dropped_with_bounded_memory_then_resumes_without_loss(
         with Stream(server.url, headers={"Last-Event-ID": "0"}) as s:
             s.read_until(lambda s: s.ids[-1:] == [last], timeout=20)
         assert s.ids == [str(i) for i in range(1, int(last or 0) + 1)]
+
+
+def test_slow_consumer_cut_logs_which_client_how_far_behind_and_how_to_resume(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    limit = 64 * 1024
+    payload = "x" * 1000
+    with (
+        caplog.at_level(logging.WARNING, logger="sse_nb.server"),
+        EventServer(heartbeat=None, queue_limit=limit) as server,
+        socket.socket() as sock,
+    ):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", server.port))
+        sock.sendall(b"GET /events?client=laggard HTTP/1.1\r\nHost: x\r\n\r\n")
+        wait_until(lambda: server.clients, what="client")
+        for _ in range(30_000):  # up to 30 MB, far past loopback socket buffers plus the limit
+            server.publish(payload)
+            if closed_reason(server, "laggard") is not None:
+                break
+        wait_until(lambda: closed_reason(server, "laggard") == "slow consumer", what="dropped")
+    [record] = [r for r in caplog.records if "slow consumer" in r.getMessage()]
+    message = record.getMessage()
+    assert record.levelno == logging.WARNING
+    assert "client laggard" in message
+    found = re.search(r"(\d+) bytes behind", message)
+    assert found is not None, message
+    assert int(found.group(1)) > limit  # the queue at the cut (the batch that broke the limit)
+    assert "Last-Event-ID" in message
 
 
 def test_blocking_main_thread_does_not_stop_the_stream() -> None:
@@ -264,5 +297,5 @@ def test_parser_sees_clean_stream_bytes_on_a_raw_socket(server: EventServer) -> 
 
 
 def test_runtime_loop_is_the_server_loop(server: EventServer) -> None:
-    assert server._loop is _runtime.get_loop()
-    assert isinstance(server._loop, asyncio.AbstractEventLoop)
+    assert server._loop.loop is _runtime.get_loop()
+    assert isinstance(server._loop.loop, asyncio.AbstractEventLoop)

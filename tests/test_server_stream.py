@@ -339,12 +339,12 @@ def test_post_opens_the_same_stream(server: EventServer) -> None:
 
 def test_a_publisher_in_a_tight_loop_is_held_to_what_the_loop_can_send() -> None:
     """publish() from a thread waits once MAX_PENDING_EVENTS are pending: memory stays bounded."""
-    from sse_nb.server.app import MAX_PENDING_EVENTS
+    from sse_nb.server.channels import MAX_PENDING_EVENTS
 
     with EventServer(heartbeat=None) as server:
         peak = 0
         for i in range(MAX_PENDING_EVENTS * 5):
             server.publish(f"e{i}")
-            peak = max(peak, len(server._pending))
+            peak = max(peak, server._pipeline.pending)
         assert peak <= MAX_PENDING_EVENTS
         assert server.last_id() == str(MAX_PENDING_EVENTS * 5)

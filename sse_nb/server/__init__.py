@@ -3,20 +3,28 @@
 Importing this package imports Tornado; ``import sse_nb`` alone does not.
 """
 
+from ..protocol import GAP_EVENT, MAX_ID_LENGTH
 from .app import FINAL_LINGER, EventServer
 from .connection import MAX_QUEUED_BYTES, ClientInfo
-from .handler import GAP_EVENT, GAP_HEADER, MAX_ID_LENGTH, TCP_USER_TIMEOUT_MS, EventStreamHandler
+from .handler import TCP_USER_TIMEOUT_MS, EventStreamHandler
 from .log import DEFAULT_HISTORY, EventLog, MemoryLog, Replay, SQLiteLog, StoredEvent
+from .opening import GAP_HEADER
+from .reasons import LOST, CloseReason
+from .seam import StreamHost, StreamRequest
+from .ticker import TICK_EVENT, Ticker
 
 __all__ = [
     "DEFAULT_HISTORY",
     "FINAL_LINGER",
     "GAP_EVENT",
     "GAP_HEADER",
+    "LOST",
     "MAX_ID_LENGTH",
     "MAX_QUEUED_BYTES",
     "TCP_USER_TIMEOUT_MS",
+    "TICK_EVENT",
     "ClientInfo",
+    "CloseReason",
     "EventLog",
     "EventServer",
     "EventStreamHandler",
@@ -24,4 +32,7 @@ __all__ = [
     "Replay",
     "SQLiteLog",
     "StoredEvent",
+    "StreamHost",
+    "StreamRequest",
+    "Ticker",
 ]

@@ -1,49 +1,42 @@
-"""``EventServer``: publish events from any thread; serve, replay and track every client.
+"""``EventServer``: the server's face and lifecycle: publish, serve, replay, track every client.
 
 Threads: the server lives on one event loop (sse_nb's runtime thread unless mounted into an
 existing Tornado app). ``publish()`` may be called from any thread, that loop's thread included
-(callbacks run there): it numbers and encodes the event under a lock, appends it to a pending
-list and schedules ONE drain callback on the loop for however many events pile up meanwhile. The
-drain appends them to the log and sends each channel's batch, joined once, to every subscriber.
-Everything that touches sockets, the log or the subscriber sets runs on the loop thread.
+(callbacks run there); the :class:`~sse_nb.server.channels.Pipeline` numbers events on the
+caller's thread and hands them to the sockets on the loop. Everything that touches sockets, the
+log or the subscriber sets runs on the loop thread.
+
+The parts it composes, one module each: ``channels`` (numbering and the publish pipeline),
+``opening`` (a stream's first bytes), ``registry`` (clients and their close reasons), ``cors``,
+``handler`` (HTTP checks, talking to this class through ``seam.StreamHost``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import concurrent.futures
-import json
-import logging
-import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
-from tornado.iostream import IOStream
 
-from .. import _runtime
 from .._display import panel_bundle
-from ..errors import EventLogError
-from ..protocol import encode_comment, encode_event
+from ..protocol import check_retry, encode_comment
+from .channels import CHANNEL_PATTERN, MAX_PENDING_EVENTS, Pipeline, valid_channel
 from .connection import MAX_QUEUED_BYTES, ClientInfo, Connection
-from .handler import (
-    CHANNEL_PATTERN,
-    GAP_EVENT,
-    EventStreamHandler,
-    _malformed,
-    gap_data,
-    stream_head,
-)
-from .log import DEFAULT_HISTORY, EventLog, MemoryLog, SQLiteLog, StoredEvent
-
-#: Sent first on every stream, before any replay (see ``_open_connection``).
-OPENING_COMMENT = encode_comment("open")
+from .cors import CorsPolicy
+from .handler import EventStreamHandler
+from .hooks import Callback, Hooks
+from .log import DEFAULT_HISTORY, EventLog, MemoryLog, SQLiteLog
+from .loop import CALL_TIMEOUT, LoopHandle
+from .opening import opening
+from .reasons import CloseReason
+from .registry import MAX_CLOSED_CLIENTS, ClientRegistry
+from .seam import StreamRequest
 
 __all__ = [
     "DEFAULT_HISTORY",
@@ -55,40 +48,14 @@ __all__ = [
     "EventServer",
 ]
 
-T = TypeVar("T")
-logger = logging.getLogger("sse_nb.server")
-
-#: Events published but not yet handed to the sockets, beyond which ``publish()`` from another
-#: thread waits for the loop to hand them out. Without it a publisher in a tight loop outruns the
-#: loop without bound (memory) and, holding the GIL, starves it (each ``send()`` lets the GIL go).
-MAX_PENDING_EVENTS = 2_000
 #: Longest ``publish()`` waits for the loop to catch up, so a stuck loop slows a publisher
 #: down but never hangs it.
 PUBLISH_WAIT = 5.0
-#: Closed clients kept in the registry (for widgets and tests to see why they left); older ones
-#: are forgotten so a long-running server's registry stays small.
-MAX_CLOSED_CLIENTS = 500
 #: Seconds ``stop(final=True)`` keeps answering 204 before freeing the port: longer than a
 #: browser's default reconnection delay (a few seconds), so reconnecting clients hear "stop".
 FINAL_LINGER = 5.0
-#: Longest time a thread waits for the loop to run a start/stop/disconnect step.
-_CALL_TIMEOUT = 30.0
 
-_CHANNEL_RE = re.compile(CHANNEL_PATTERN)
 _HEARTBEAT = encode_comment("")
-
-Callback = Callable[[ClientInfo], Any]
-
-
-class _Channel:
-    __slots__ = ("closed", "last_id", "name", "seq", "subscribers")
-
-    def __init__(self, name: str, seq: int, last_id: str | None) -> None:
-        self.name = name
-        self.seq = seq
-        self.last_id = last_id
-        self.subscribers: dict[Connection, None] = {}
-        self.closed = False
 
 
 class EventServer:
@@ -129,61 +96,27 @@ class EventServer:
         name: str | None = None,
         queue_limit: int = MAX_QUEUED_BYTES,
     ) -> None:
-        if retry is not None and (
-            isinstance(retry, bool) or not isinstance(retry, int) or retry < 0
-        ):
-            raise ValueError(f"retry must be a non-negative int of milliseconds, not {retry!r}")
+        if retry is not None:
+            check_retry(retry)
         if heartbeat is not None and heartbeat < 0:
             raise ValueError(f"heartbeat must be >= 0 seconds or None, not {heartbeat!r}")
-        self.host = host
-        self._requested_port = port
-        self._port: int | None = None
-        self.heartbeat = heartbeat or None
-        self.retry = retry
-        self.token = token
+        self.host, self._requested_port, self._port = host, port, None
+        self.heartbeat, self.retry, self.token = heartbeat or None, retry, token
         self.queue_limit = queue_limit
         self._name = name
-        self._cors_any = cors == "*"
-        if cors is None or cors == "*":
-            self._origins: set[str] = set()
-        elif isinstance(cors, str):
-            self._origins = {cors}
-        else:
-            self._origins = set(cors)
-        if log is None:
-            self._log: EventLog = MemoryLog(history)
-        elif isinstance(log, (str, Path)):
-            self._log = SQLiteLog(log, history)
-        else:
-            self._log = log
-
+        self._cors = CorsPolicy(cors)
+        if log is None or isinstance(log, (str, Path)):
+            log = MemoryLog(history) if log is None else SQLiteLog(log, history)
+        self._log: EventLog = log
         self._log_closed = False
-        self._log_error: Exception | None = None
-        self._log_error_unraised = False
+        self._hooks = Hooks()
+        self._pipeline = Pipeline(log, on_drained=self._hooks.changed)
+        self._registry = ClientRegistry()
         self._panel: Any = None  # the ServerPanel shown by _repr_mimebundle_, made once
-        self._lock = threading.Lock()  # guards channels' numbering, pending, counters
-        self._channels: dict[str, _Channel] = {}
-        self._pending: list[tuple[_Channel, StoredEvent]] = []
-        # Notified when a drain has handed its events to the sockets (see MAX_PENDING_EVENTS).
-        self._drained = threading.Condition(self._lock)
-        self._drains = 0
-        self._drain_scheduled = False
-        self._published = 0
-
-        self._registry_lock = threading.Lock()
-        self._clients: dict[str, Connection] = {}
-        self._next_client = 0
-        self._closed_order: collections.deque[Connection] = collections.deque()
-
-        self._connect_cbs: list[Callback] = []
-        self._disconnect_cbs: list[Callback] = []
-        self._change_cbs: list[Callable[[], Any]] = []
-
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop = LoopHandle()
         self._http: tornado.httpserver.HTTPServer | None = None
         self._heartbeat_handle: asyncio.TimerHandle | None = None
-        self._final = False
-        self._mounted = False
+        self._final = self._mounted = False
         self._background: set[asyncio.Task[Any]] = set()
 
     # -- properties ----------------------------------------------------------------------
@@ -218,62 +151,103 @@ class EventServer:
     @property
     def published(self) -> int:
         """Events published so far, all channels."""
-        return self._published
+        return self._pipeline.published
 
     def last_id(self, channel: str = "default") -> str | None:
         """Id of the newest event published to ``channel`` (also by an earlier run's log)."""
-        if not isinstance(channel, str) or not _CHANNEL_RE.fullmatch(channel):
+        if not valid_channel(channel):
             return None
-        with self._lock:
-            return self._channel(channel).last_id
+        return self._pipeline.channel(channel).last_id
+
+    @property
+    def log_error(self) -> Exception | None:
+        """The event log's last write failure, or ``None`` once a later write succeeded.
+
+        Events of a failed write are still delivered live and replayed from memory; they are
+        missing from a SQLite file until a later write stores them. ``publish()`` raises the
+        failure once, so a publishing program hears of it.
+        """
+        return self._pipeline.log_error
 
     @property
     def clients(self) -> list[ClientInfo]:
         """Snapshot of the registry, oldest first (closed clients included, a bounded number)."""
-        with self._registry_lock:
-            conns = list(self._clients.values())
-        return [c.info() for c in conns]
+        return self._registry.snapshot()
 
-    # -- CORS and auth (read by the handler) ----------------------------------------------
+    # -- what the handler asks (seam.StreamHost) -------------------------------------------
 
     def allow_origin(self, origin: str) -> None:
         """Allow cross-origin streams from ``origin`` (e.g. ``"http://127.0.0.1:8888"``)."""
-        if not isinstance(origin, str) or not origin or _malformed(origin):
-            raise ValueError(f"not an origin: {origin!r}")
-        self._origins.add(origin.rstrip("/"))
+        self._cors.allow(origin)
 
     def cors_origin_for(self, origin: str | None) -> str | None:
         """The ``Access-Control-Allow-Origin`` value for a request from ``origin``, if allowed."""
-        if self._cors_any:
-            return "*"
-        if origin is not None and origin in self._origins:
-            return origin
-        return None
+        return self._cors.origin_for(origin)
 
     def accepting(self, channel: str) -> bool:
         """False once the channel is closed or the server stopped for good (answer 204)."""
         if self._final:
             return False
-        ch = self._channels.get(channel)
+        ch = self._pipeline.channels.get(channel)
         return ch is None or not ch.closed
+
+    def open_stream(self, request: StreamRequest) -> Connection | None:
+        """Register a detached stream and write its opening bytes in one go; loop thread.
+
+        Called by the handler. Events published but not drained yet are neither in the log nor
+        sent: they are drained first, so the replay and the live feed after it meet exactly.
+        """
+        if self._pipeline.pending:
+            self._pipeline.drain()
+        ch = self._pipeline.channel(request.channel)
+        first = opening(
+            self._log,
+            request.channel,
+            request.resume,
+            retry=self.retry,
+            extra_headers=request.headers,
+        )
+        client_id, old = self._registry.take(request.client_id)
+        if old is not None and old.open:
+            # The same client came back before its old connection was seen to close.
+            old.close(CloseReason.CLIENT_CLOSED)
+        conn = Connection(
+            client_id,
+            request.remote,
+            request.channel,
+            request.stream,
+            resumed_from=request.resume,
+            gap=first.gap,
+            queue_limit=self.queue_limit,
+            on_closed=self._connection_closed,
+        )
+        self._registry.add(conn)
+        ch.subscribers[conn] = None
+        conn.send(first.data, first.count, first.last_id)
+        conn.bytes_sent -= first.head_length  # count the event stream, not the HTTP head
+        if not conn.open:
+            return None
+        self._hooks.emit(self._hooks.connect, conn.info())
+        self._hooks.changed()
+        return conn
+
+    def _connection_closed(self, conn: Connection) -> None:
+        ch = self._pipeline.channels.get(conn.channel)
+        if ch is not None:
+            ch.subscribers.pop(conn, None)
+        self._registry.closed(conn)
+        self._hooks.emit(self._hooks.disconnect, conn.info())
+        self._hooks.changed()
 
     # -- publishing ----------------------------------------------------------------------
 
     def _check_channel(self, channel: str) -> None:
-        if isinstance(channel, str) and channel in self._channels:
+        if isinstance(channel, str) and channel in self._pipeline.channels:
             return
-        if not isinstance(channel, str) or not _CHANNEL_RE.fullmatch(channel):
+        if not valid_channel(channel):
             raise ValueError(
                 f"channel {channel!r} is not a valid name: 1-128 of A-Z a-z 0-9 _ . : ~ -"
             )
-
-    def _channel(self, name: str) -> _Channel:
-        ch = self._channels.get(name)
-        if ch is None:
-            last = self._log.last(name)
-            ch = _Channel(name, last.seq if last else 0, last.id if last else None)
-            self._channels[name] = ch
-        return ch
 
     def publish(
         self,
@@ -287,235 +261,39 @@ class EventServer:
 
         ``data`` is a ``str`` (sent as is) or any JSON-serialisable value (sent as JSON). Ids
         default to the channel's sequence number (``"1"``, ``"2"``, ...); a caller-given ``id``
-        must not contain CR, LF or NUL (HTML "Server-sent events": a browser ignores an id with
-        NUL, and CR/LF would end the field).
+        must be one a client can resume from (``sse_nb.protocol.check_id``: non-empty, no CR,
+        LF, NUL or other control character, no space at an end, at most ``MAX_ID_LENGTH``).
 
         After the event log failed to store a batch (a full disk), the next call raises
         :class:`~sse_nb.errors.EventLogError` once and publishes nothing; see :attr:`log_error`.
+
+        Backpressure: called from a thread other than the loop's while
+        :data:`~sse_nb.server.channels.MAX_PENDING_EVENTS` events wait to be sent, it waits
+        (at most :data:`PUBLISH_WAIT` s) until the loop has sent them out.
         """
-        if isinstance(data, str):
-            text = data
-        else:
-            try:
-                text = json.dumps(data)
-            except (TypeError, ValueError) as exc:
-                raise TypeError(
-                    f"data must be a str or JSON-serialisable, not {type(data).__name__}: {exc}"
-                ) from None
-        if id is not None:
-            if not isinstance(id, str):
-                raise TypeError(f"id must be a str, not {type(id).__name__}")
-            if not id or any(c in id for c in "\r\n\x00"):
-                raise ValueError(
-                    f"id {id!r} is not usable: an SSE id must be non-empty and hold no CR, LF "
-                    "or NUL (a browser ignores an id with NUL; CR/LF would end the field)"
-                )
         self._check_channel(channel)
-        with self._lock:
-            if self._log_error_unraised and self._log_error is not None:
-                self._log_error_unraised = False
-                raise EventLogError(
-                    f"this event was not published: {self._log_error}; earlier events were "
-                    "delivered live (see server.log_error)"
-                ) from self._log_error
-            ch = self._channel(channel)
-            if ch.closed:
-                raise RuntimeError(f"channel {channel!r} is closed; nothing more can be published")
-            seq = ch.seq + 1
-            eid = id if id is not None else str(seq)
-            frame = encode_event(text, event=event, id=eid)
-            ch.seq = seq
-            ch.last_id = eid
-            self._published += 1
-            self._pending.append((ch, StoredEvent(seq, eid, frame)))
-            schedule = not self._drain_scheduled
-            self._drain_scheduled = True
-            backlog = len(self._pending) >= MAX_PENDING_EVENTS
-            drains = self._drains  # read with the append: a drain after it ends the wait
-        if not (schedule or backlog):
-            return eid  # the common case under load: a drain is already on its way
-        on_loop = self._on_loop()
-        if schedule:
-            loop = self._get_loop()
-            if on_loop:
-                loop.call_soon(self._drain)
-            else:
-                loop.call_soon_threadsafe(self._drain)
-        if backlog and not on_loop:
-            # Backpressure: wait (GIL released) until the loop has sent a drain's worth out.
-            with self._drained:
-                self._drained.wait_for(lambda: self._drains != drains, PUBLISH_WAIT)
-        return eid
-
-    def _drain(self) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, []
-            self._drain_scheduled = False
-        batches: dict[_Channel, list[StoredEvent]] = {}
-        failure: Exception | None = None
-        for ch, ev in pending:
-            try:
-                self._log.append(ch.name, ev)
-            except Exception as exc:
-                failure = failure or exc
-            batches.setdefault(ch, []).append(ev)
-        try:
-            self._log.commit()
-        except Exception as exc:
-            failure = failure or exc
-        # The batch has left the pending list: it goes out live whatever the log said.
-        self._log_result(failure)
-        for ch, events in batches.items():
-            if not ch.subscribers:
-                continue
-            data = events[0].frame if len(events) == 1 else b"".join(e.frame for e in events)
-            last = events[-1].id
-            for conn in list(ch.subscribers):
-                conn.send(data, len(events), last)
-        with self._drained:
-            self._drains += 1
-            self._drained.notify_all()
-        self._changed()
-
-    def _log_result(self, failure: Exception | None) -> None:
-        """Record a batch's log write: a failure is kept, logged once, raised by ``publish()``."""
-        if failure is None:
-            if self._log_error is not None:
-                logger.warning("sse_nb: the event log is writable again")
-                self._log_error = None
-            return
-        first = self._log_error is None
-        with self._lock:
-            self._log_error = failure
-            self._log_error_unraised = True
-        if first:
-            logger.error("sse_nb: %s; the events were still delivered live", failure)
-
-    @property
-    def log_error(self) -> Exception | None:
-        """The event log's last write failure, or ``None`` once a later write succeeded.
-
-        Events of a failed write are still delivered live and replayed from memory; they are
-        missing from a SQLite file until a later write stores them. ``publish()`` raises the
-        failure once, so a publishing program hears of it.
-        """
-        return self._log_error
-
-    # -- connections (called by the handler, on the loop thread) ----------------------------
-
-    def _open_connection(
-        self,
-        channel: str,
-        stream: IOStream,
-        remote: str,
-        client_id: str | None,
-        resume: str | None,
-        extra_headers: dict[str, str],
-    ) -> Connection | None:
-        """Register a detached stream and write headers + retry + gap + replay in one go."""
-        # Events published but not drained yet are neither in the log nor sent: drain first so
-        # the replay below and the live feed after it meet exactly.
-        if self._pending:
-            self._drain()
-        with self._lock:
-            ch = self._channel(channel)
-        gap: dict[str, str | None] | None = None
-        frames: list[bytes] = []
-        count, last_id = 0, None
-        if resume is not None:
-            replay = self._log.replay(channel, None if _malformed(resume) else resume)
-            if _malformed(resume) or replay.gap:
-                gap = json.loads(gap_data(resume, replay.oldest))
-            frames, count, last_id = replay.frames, replay.count, replay.last_id
-        # A comment opens every body: a proxy that holds the headers until the first body bytes
-        # (jupyter-server-proxy does) would otherwise keep a browser CONNECTING until the first
-        # event or heartbeat.
-        parts = [stream_head(extra_headers, gap is not None), OPENING_COMMENT]
-        if self.retry is not None:
-            parts.append(b"retry: %d\n\n" % self.retry)
-        if gap is not None:
-            parts.append(encode_event(json.dumps(gap), event=GAP_EVENT))
-        parts.extend(frames)
-        with self._registry_lock:
-            if client_id is None:
-                self._next_client += 1
-                client_id = f"c{self._next_client}"
-            old = self._clients.pop(client_id, None)
-        if old is not None and old.open:
-            # The same client came back before its old connection was seen to close.
-            old.close("client closed")
-        conn = Connection(
-            client_id,
-            remote,
-            channel,
-            stream,
-            resumed_from=resume,
-            gap=gap,
-            queue_limit=self.queue_limit,
-            on_closed=self._connection_closed,
-        )
-        with self._registry_lock:
-            self._clients[client_id] = conn
-        ch.subscribers[conn] = None
-        head_bytes = len(parts[0]) + len(OPENING_COMMENT)
-        conn.send(b"".join(parts), count, last_id)
-        conn.bytes_sent -= head_bytes  # count the event stream, not the HTTP head
-        if not conn.open:
-            return None
-        self._emit(self._connect_cbs, conn.info())
-        self._changed()
-        return conn
-
-    def _connection_closed(self, conn: Connection) -> None:
-        ch = self._channels.get(conn.channel)
-        if ch is not None:
-            ch.subscribers.pop(conn, None)
-        with self._registry_lock:
-            self._closed_order.append(conn)
-            while len(self._closed_order) > MAX_CLOSED_CLIENTS:
-                old = self._closed_order.popleft()
-                if self._clients.get(old.id) is old:
-                    del self._clients[old.id]
-        self._emit(self._disconnect_cbs, conn.info())
-        self._changed()
+        accepted = self._pipeline.add(channel, data, event, id)
+        if not (accepted.schedule or accepted.backlog):
+            return accepted.id  # the common case under load: a drain is already on its way
+        if accepted.schedule:
+            self._loop.call_soon(self._pipeline.drain)
+        if accepted.backlog and not self._loop.here():
+            self._pipeline.wait_drained(accepted.drains, PUBLISH_WAIT)
+        return accepted.id
 
     # -- callbacks -----------------------------------------------------------------------
 
-    def _emit(self, callbacks: list[Callback], info: ClientInfo) -> None:
-        for cb in list(callbacks):
-            try:
-                cb(info)
-            except Exception:
-                logger.exception("sse_nb: a client callback raised")
-
-    def _changed(self) -> None:
-        for cb in list(self._change_cbs):
-            try:
-                cb()
-            except Exception:
-                logger.exception("sse_nb: an on_change callback raised")
-
-    @staticmethod
-    def _subscribe(callbacks: list[Any], callback: Any) -> Callable[[], None]:
-        callbacks.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in callbacks:
-                callbacks.remove(callback)
-
-        return unsubscribe
-
     def on_connect(self, callback: Callback) -> Callable[[], None]:
         """Call ``callback(ClientInfo)`` on the loop thread when a client connects."""
-        return self._subscribe(self._connect_cbs, callback)
+        return self._hooks.add(self._hooks.connect, callback)
 
     def on_disconnect(self, callback: Callback) -> Callable[[], None]:
         """Call ``callback(ClientInfo)`` on the loop thread when a client's connection ends."""
-        return self._subscribe(self._disconnect_cbs, callback)
+        return self._hooks.add(self._hooks.disconnect, callback)
 
     def on_change(self, callback: Callable[[], Any]) -> Callable[[], None]:
         """Call ``callback()`` on the loop thread after any registry change or publish batch."""
-        return self._subscribe(self._change_cbs, callback)
+        return self._hooks.add(self._hooks.change, callback)
 
     # -- dropping clients ----------------------------------------------------------------
 
@@ -525,30 +303,26 @@ class EventServer:
         The connection is reset (TCP RST), so the client sees an error and reconnects with
         ``Last-Event-ID``; the registry records "dropped by server".
         """
+        reason = CloseReason.DROPPED_BY_SERVER
+        return self._loop.call(
+            lambda: sum(c.close(reason, reset=True) for c in self._registry.open(client_id))
+        )
 
-        def drop() -> int:
-            with self._registry_lock:
-                conns = [
-                    c
-                    for c in self._clients.values()
-                    if c.open and (client_id is None or c.id == client_id)
-                ]
-            return sum(c.close("dropped by server", reset=True) for c in conns)
-
-        return self._call(drop)
-
-    def client_closed(self, client_id: str, reason: str = "client closed") -> bool:
+    def client_closed(
+        self, client_id: str, reason: CloseReason | str = CloseReason.CLIENT_CLOSED
+    ) -> bool:
         """Record that a client closed (told by a browser widget whose close a proxy may hide).
 
-        Returns True if the client was open; its connection is then ended on this side too.
+        ``reason`` is a :class:`CloseReason` or one of its values. Returns True if the client
+        was open; its connection is then ended on this side too.
         """
+        why = CloseReason(reason)
 
         def mark() -> bool:
-            with self._registry_lock:
-                conn = self._clients.get(client_id)
-            return conn is not None and conn.close(reason)
+            conn = self._registry.get(client_id)
+            return conn is not None and conn.close(why)
 
-        return self._call(mark)
+        return self._loop.call(mark)
 
     def close_channel(self, channel: str = "default") -> int:
         """Close ``channel`` for good: end its streams; reconnects get 204 (stop reconnecting).
@@ -557,39 +331,10 @@ class EventServer:
         to a closed channel raises ``RuntimeError``.
         """
         self._check_channel(channel)
-        with self._lock:
-            ch = self._channel(channel)
-            ch.closed = True
-        return self._call(lambda: sum(c.close("dropped by server") for c in list(ch.subscribers)))
-
-    # -- loop plumbing -------------------------------------------------------------------
-
-    def _get_loop(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None or self._loop.is_closed():
-            self._loop = _runtime.get_loop()
-        return self._loop
-
-    def _on_loop(self) -> bool:
-        try:
-            return asyncio.get_running_loop() is self._loop
-        except RuntimeError:
-            return False
-
-    def _call(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` on the server's loop thread and return its result (directly if there)."""
-        loop = self._get_loop()
-        if self._on_loop():
-            return fn()
-        fut: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                fut.set_result(fn())
-            except BaseException as exc:  # handed to the waiting thread
-                fut.set_exception(exc)
-
-        loop.call_soon_threadsafe(run)
-        return fut.result(_CALL_TIMEOUT)
+        ch = self._pipeline.channel(channel)
+        ch.closed = True
+        reason = CloseReason.DROPPED_BY_SERVER
+        return self._loop.call(lambda: sum(c.close(reason) for c in list(ch.subscribers)))
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -622,7 +367,7 @@ class EventServer:
                 raise RuntimeError(
                     "mount() needs the app's event loop: call it from that loop or pass loop="
                 ) from None
-        self._loop = loop
+        self._loop.loop = loop
         self._mounted = True
         app.add_handlers(r".*$", self.handlers(prefix))
         loop.call_soon_threadsafe(self._schedule_heartbeat)
@@ -633,7 +378,7 @@ class EventServer:
             raise RuntimeError("this server is mounted into an existing Tornado app")
         if self._final:
             raise RuntimeError("this server was stopped for good (stop(final=True))")
-        self._call(self._start_on_loop)
+        self._loop.call(self._start_on_loop)
         return self
 
     def _start_on_loop(self) -> None:
@@ -650,12 +395,11 @@ class EventServer:
     def _schedule_heartbeat(self) -> None:
         if self.heartbeat is None:
             return
-        self._heartbeat_handle = self._get_loop().call_later(self.heartbeat, self._beat)
+        self._heartbeat_handle = self._loop.get().call_later(self.heartbeat, self._beat)
 
     def _beat(self) -> None:
-        for ch in list(self._channels.values()):
-            for conn in list(ch.subscribers):
-                conn.heartbeat(_HEARTBEAT)
+        for conn in self._pipeline.subscribers():
+            conn.heartbeat(_HEARTBEAT)
         if self._http is not None or self._mounted:
             self._schedule_heartbeat()
 
@@ -673,10 +417,10 @@ class EventServer:
         done = threading.Event()
 
         def stop_on_loop() -> None:
-            if self._pending:
-                self._drain()
-            for conn in [c for ch in self._channels.values() for c in ch.subscribers]:
-                conn.close("server stopped")
+            if self._pipeline.pending:
+                self._pipeline.drain()
+            for conn in self._pipeline.subscribers():
+                conn.close(CloseReason.SERVER_STOPPED)
             if self._heartbeat_handle is not None:
                 self._heartbeat_handle.cancel()
                 self._heartbeat_handle = None
@@ -686,14 +430,14 @@ class EventServer:
                     self._close_listener()
                     done.set()
 
-                self._get_loop().call_later(linger, free_port)
+                self._loop.get().call_later(linger, free_port)
             else:
                 self._close_listener()
                 done.set()
 
-        self._call(stop_on_loop)
-        if not self._on_loop():
-            done.wait(linger + _CALL_TIMEOUT)
+        self._loop.call(stop_on_loop)
+        if not self._loop.here():
+            done.wait(linger + CALL_TIMEOUT)
 
     def _close_listener(self) -> None:
         http, self._http = self._http, None
@@ -712,7 +456,7 @@ class EventServer:
             try:
                 self._log.close()
             except Exception as exc:  # the last write failed; the file is released anyway
-                self._log_result(exc)
+                self._pipeline.log_result(exc)
 
     def __enter__(self) -> EventServer:
         return self.start()
@@ -727,7 +471,7 @@ class EventServer:
 
     def __repr__(self) -> str:
         where = self.url if self._port else "not started"
-        return f"<EventServer {self.name} {where} published={self._published}>"
+        return f"<EventServer {self.name} {where} published={self._pipeline.published}>"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """In Jupyter, show the live server panel; plain text where widgets are unavailable."""

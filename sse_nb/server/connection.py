@@ -22,6 +22,7 @@ replayed from the log without loss.
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import struct
 import time
@@ -30,6 +31,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tornado.iostream import IOStream, StreamClosedError
+
+from ..protocol import Gap
+from .reasons import CloseReason
 
 __all__ = ["MAX_QUEUED_BYTES", "ClientInfo", "Connection"]
 
@@ -40,6 +44,8 @@ MAX_QUEUED_BYTES = 4 * 1024 * 1024
 # SO_LINGER with a zero timeout: close() sends RST, as a network failure would, and frees the
 # kernel's send buffer at once.
 _LINGER_RESET = struct.pack("ii", 1, 0)
+
+logger = logging.getLogger("sse_nb.server")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +68,10 @@ class ClientInfo:
     resumed_from: str | None
     events_sent: int
     bytes_sent: int
-    #: ``None`` while open, else "client closed", "write failed", "heartbeat failed",
-    #: "dropped by server", "slow consumer" or "server stopped".
-    close_reason: str | None
+    #: ``None`` while open, else why it closed (a ``str``: "client closed", "slow consumer", ...).
+    close_reason: CloseReason | None
     #: The gap signal sent on connect (``{"requested": ..., "oldest": ...}``), if any.
-    gap: dict[str, str | None] | None
+    gap: Gap | None
 
 
 class Connection:
@@ -102,7 +107,7 @@ class Connection:
         stream: IOStream,
         *,
         resumed_from: str | None,
-        gap: dict[str, str | None] | None,
+        gap: Gap | None,
         queue_limit: int,
         on_closed: Callable[[Connection], None],
     ) -> None:
@@ -121,7 +126,7 @@ class Connection:
         self._waiting = False
         self.connected_at = time.time()
         self.closed_at: float | None = None
-        self.close_reason: str | None = None
+        self.close_reason: CloseReason | None = None
         self.last_event_id: str | None = None
         self.events_sent = 0
         self.bytes_sent = 0
@@ -145,9 +150,23 @@ class Connection:
             self._queue.append((data, count, last_id))
             self._queued_bytes += len(data)
             if self._queued_bytes > self.queue_limit:
-                self.close("slow consumer")
+                self._cut_slow_consumer()
             return
-        self._write(data, count, last_id, "write failed")
+        self._write(data, count, last_id, CloseReason.WRITE_FAILED)
+
+    def _cut_slow_consumer(self) -> None:
+        logger.warning(
+            "client %s (%s) on channel %r cut off as a slow consumer: %d bytes behind "
+            "(limit %d); last event sent to it: %s. It can reconnect with Last-Event-ID "
+            "(its last id seen) to be replayed what it missed from the log.",
+            self.id,
+            self.remote,
+            self.channel,
+            self._queued_bytes,
+            self.queue_limit,
+            self.last_event_id,
+        )
+        self.close(CloseReason.SLOW_CONSUMER)
 
     def heartbeat(self, comment: bytes) -> None:
         """Called every heartbeat period: write ``comment`` unless something was written since."""
@@ -157,10 +176,10 @@ class Connection:
             # Bytes went out (or are still going out): the connection is proven busy.
             self.wrote = False
             return
-        self._write(comment, 0, None, "heartbeat failed")
+        self._write(comment, 0, None, CloseReason.HEARTBEAT_FAILED)
         self.wrote = False
 
-    def _write(self, data: bytes, count: int, last_id: str | None, failure: str) -> None:
+    def _write(self, data: bytes, count: int, last_id: str | None, failure: CloseReason) -> None:
         sent = 0
         if self._sock is not None:
             try:
@@ -193,16 +212,16 @@ class Connection:
         if self.close_reason is not None:
             return
         if fut.cancelled() or fut.exception() is not None:
-            self.close("write failed")
+            self.close(CloseReason.WRITE_FAILED)
             return
         if self._queue:
             queue, self._queue, self._queued_bytes = self._queue, [], 0
             data = queue[0][0] if len(queue) == 1 else b"".join(q[0] for q in queue)
             count = sum(q[1] for q in queue)
             last_id = next((q[2] for q in reversed(queue) if q[2] is not None), None)
-            self._write(data, count, last_id, "write failed")
+            self._write(data, count, last_id, CloseReason.WRITE_FAILED)
 
-    def close(self, reason: str, *, reset: bool = False) -> bool:
+    def close(self, reason: CloseReason, *, reset: bool = False) -> bool:
         """End the response, recording ``reason`` (the first reason wins); idempotent.
 
         ``reset=True`` aborts with a TCP RST, as a failing network would, instead of a clean
@@ -237,5 +256,5 @@ class Connection:
             events_sent=self.events_sent,
             bytes_sent=self.bytes_sent,
             close_reason=self.close_reason,
-            gap=dict(self.gap) if self.gap is not None else None,
+            gap=self.gap.copy() if self.gap is not None else None,
         )

@@ -20,28 +20,21 @@ from __future__ import annotations
 
 import errno
 import hmac
-import json
 import socket
-from typing import TYPE_CHECKING, Any
 
 import tornado.web
-from tornado.iostream import StreamClosedError
+from tornado.iostream import IOStream, StreamClosedError
 
-if TYPE_CHECKING:
-    from .app import EventServer
+from .channels import CHANNEL_PATTERN
+from .connection import Connection
+from .opening import GAP_HEADER, is_malformed
+from .reasons import CloseReason
+from .seam import StreamHost, StreamRequest
 
-__all__ = ["CHANNEL_PATTERN", "GAP_EVENT", "GAP_HEADER", "MAX_ID_LENGTH", "EventStreamHandler"]
+__all__ = ["CHANNEL_PATTERN", "MAX_CLIENT_ID_LENGTH", "TCP_USER_TIMEOUT_MS", "EventStreamHandler"]
 
-#: Channel names: one URL path segment of safe characters, so ``url_for()`` needs no quoting.
-CHANNEL_PATTERN = r"[A-Za-z0-9_.:~-]{1,128}"
-#: Longest ``Last-Event-ID`` looked up; a longer one is malformed (answered with a gap signal).
-MAX_ID_LENGTH = 1024
 #: Longest ``client`` query parameter accepted as a registry id.
 MAX_CLIENT_ID_LENGTH = 128
-#: The in-band gap signal's event type; its data is JSON ``{"requested": ..., "oldest": ...}``.
-GAP_EVENT = "sse_nb.gap"
-#: Response header present (value ``1``) when the response opens with a gap signal.
-GAP_HEADER = "X-SSE-NB-Gap"
 #: Bytes read at a time while watching for the peer's close (a client sends nothing else).
 _READ_CHUNK = 4096
 #: TCP_USER_TIMEOUT (ms): how long sent data may stay unacknowledged before the kernel declares
@@ -49,23 +42,11 @@ _READ_CHUNK = 4096
 #: is detected within about one heartbeat period plus this.
 TCP_USER_TIMEOUT_MS = 5_000
 
-_STREAM_HEADERS = (
-    b"HTTP/1.1 200 OK\r\n"
-    b"Content-Type: text/event-stream; charset=utf-8\r\n"
-    b"Cache-Control: no-cache\r\n"
-    b"X-Accel-Buffering: no\r\n"
-    b"Connection: close\r\n"
-)
-
-
-def _malformed(value: str) -> bool:
-    return len(value) > MAX_ID_LENGTH or any(ord(c) < 0x20 or c == "\x7f" for c in value)
-
 
 class EventStreamHandler(tornado.web.RequestHandler):
-    """Serves ``/events`` and ``/events/<channel>`` for one :class:`EventServer`."""
+    """Serves ``/events`` and ``/events/<channel>`` for one server (a :class:`StreamHost`)."""
 
-    def initialize(self, server: EventServer, channel: str | None = None) -> None:
+    def initialize(self, server: StreamHost, channel: str | None = None) -> None:
         self.server = server
         self.fixed_channel = channel
 
@@ -116,7 +97,7 @@ class EventStreamHandler(tornado.web.RequestHandler):
         if not raw:
             return None
         value = raw[-1].decode("utf-8", "replace")
-        if not value or len(value) > MAX_CLIENT_ID_LENGTH or _malformed(value):
+        if not value or len(value) > MAX_CLIENT_ID_LENGTH or is_malformed(value):
             raise tornado.web.HTTPError(400, "bad client id")
         return value
 
@@ -175,7 +156,8 @@ class EventStreamHandler(tornado.web.RequestHandler):
             pass
 
         try:
-            conn = self.server._open_connection(name, stream, remote, client_id, resume, extra)
+            request = StreamRequest(name, stream, remote, client_id, resume, extra)
+            conn = self.server.open_stream(request)
         except Exception:
             # The socket is ours now; Tornado would not close it for us.
             stream.close()
@@ -184,31 +166,15 @@ class EventStreamHandler(tornado.web.RequestHandler):
             return
         await self._watch_close(stream, conn)
 
-    async def _watch_close(self, stream: Any, conn: Any) -> None:
-        reason = "client closed"
+    async def _watch_close(self, stream: IOStream, conn: Connection) -> None:
+        reason = CloseReason.CLIENT_CLOSED
         try:
             while True:
                 await stream.read_bytes(_READ_CHUNK, partial=True)
         except StreamClosedError as exc:
             real = exc.real_error
             if isinstance(real, OSError) and real.errno == errno.ETIMEDOUT:
-                reason = "heartbeat failed"
+                reason = CloseReason.HEARTBEAT_FAILED
         except Exception:  # any read failure means the client is gone
             pass
         conn.close(reason)
-
-
-def stream_head(extra_headers: dict[str, str], gap: bool) -> bytes:
-    """The status line and headers of a stream response, written by hand after ``detach()``."""
-    lines = [_STREAM_HEADERS]
-    if gap:
-        lines.append(f"{GAP_HEADER}: 1\r\n".encode("latin-1"))
-    for name, value in extra_headers.items():
-        lines.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
-    lines.append(b"\r\n")
-    return b"".join(lines)
-
-
-def gap_data(requested: str, oldest: str | None) -> str:
-    """JSON data of the gap signal (the requested id truncated to ``MAX_ID_LENGTH``)."""
-    return json.dumps({"requested": requested[:MAX_ID_LENGTH], "oldest": oldest})

@@ -18,6 +18,7 @@ import anywidget
 import traitlets
 
 from ..protocol import GAP_EVENT, ReadyState
+from ..server.reasons import LOST
 from ._batch import Flusher
 from ._observe import Subscriptions, stop_following
 
@@ -25,9 +26,6 @@ __all__ = ["MAX_LANES", "Timeline", "client_lanes", "server_lanes"]
 
 #: Lanes drawn for a server, newest kept: one per connection, so a long session must be cut.
 MAX_LANES = 50
-
-#: Close reasons that mean the connection was lost rather than closed on purpose.
-LOST = ("dropped by server", "write failed", "heartbeat failed", "slow consumer")
 
 Lane = dict[str, Any]
 

@@ -115,7 +115,7 @@ def rss() -> int:
 
 def loop_tasks(server: EventServer) -> int:
     """Tasks alive on the server's event loop (counted on that loop's thread)."""
-    return server._call(lambda: len(asyncio.all_tasks(server._get_loop())))
+    return server._loop.call(lambda: len(asyncio.all_tasks(server._loop.get())))
 
 
 def open_clients(server: EventServer) -> int:

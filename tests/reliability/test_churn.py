@@ -22,8 +22,8 @@ from collections.abc import Iterator
 import pytest
 
 from sse_nb.server import EventServer
-from sse_nb.server.app import MAX_CLOSED_CLIENTS
 from sse_nb.server.connection import Connection
+from sse_nb.server.registry import MAX_CLOSED_CLIENTS
 from tests.conftest import wait_until
 
 from ._net import LINGER_RESET, loop_tasks, open_clients, open_fds, request

@@ -41,12 +41,12 @@ def test_a_full_disk_loses_nothing_live_and_is_reported(server: EventServer) -> 
         reader.read_until(lambda: len(reader.events) == 1)
         log = server._log
         assert isinstance(log, SQLiteLog) and log._db is not None
-        pages = server._call(lambda: log._db.execute("PRAGMA page_count").fetchone()[0])
-        server._call(lambda: log._db.execute(f"PRAGMA max_page_count = {pages}"))
+        pages = server._loop.call(lambda: log._db.execute("PRAGMA page_count").fetchone()[0])
+        server._loop.call(lambda: log._db.execute(f"PRAGMA max_page_count = {pages}"))
         panel = ServerPanel(server)
 
         # One batch (published on the loop thread, so one drain): its write fails.
-        ids = server._call(lambda: [server.publish("x" * EVENT_BYTES) for _ in range(EVENTS)])
+        ids = server._loop.call(lambda: [server.publish("x" * EVENT_BYTES) for _ in range(EVENTS)])
         reader.read_until(lambda: len(reader.events) == 1 + EVENTS)
         assert reader.ids() == ["1", *ids]
         error = wait_until(lambda: server.log_error, what="the failure reported")
@@ -59,13 +59,13 @@ def test_a_full_disk_loses_nothing_live_and_is_reported(server: EventServer) -> 
             server.publish("refused")
 
         # Space again: the rows held back are written with the next batch.
-        server._call(lambda: log._db.execute("PRAGMA max_page_count = 1000000"))
+        server._loop.call(lambda: log._db.execute("PRAGMA max_page_count = 1000000"))
         last = server.publish("space again")
         reader.read_until(lambda: reader.ids()[-1:] == [last])
         assert reader.ids() == ["1", *ids, last]
         wait_until(lambda: server.log_error is None, what="the log writable again")
         wait_until(lambda: panel.log_error == "", what="panel clears it")
-        count = server._call(lambda: log._db.execute("SELECT COUNT(*) FROM events").fetchone())
+        count = server._loop.call(lambda: log._db.execute("SELECT COUNT(*) FROM events").fetchone())
         assert count[0] == 2 + EVENTS
         panel.close()
     finally:

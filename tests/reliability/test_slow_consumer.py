@@ -41,7 +41,7 @@ def test_a_stalled_reader_is_cut_as_slow_consumer_and_resumes_without_loss(
     def sample_queue() -> None:
         # Runs on the loop thread after every publish batch; reads the connection's queue.
         nonlocal peak_queue
-        for conn in list(server._clients.values()):
+        for conn in server._registry.open():
             peak_queue = max(peak_queue, conn.queued_bytes)
 
     server.on_change(sample_queue)

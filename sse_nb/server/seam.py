@@ -1,0 +1,52 @@
+"""The seam between the HTTP handler and the server: what a request handler needs, and no more.
+
+:class:`~sse_nb.server.handler.EventStreamHandler` serves any :class:`StreamHost`;
+:class:`~sse_nb.server.app.EventServer` is the one in the package. The handler does the HTTP
+checks and takes the socket over; the host decides what the stream carries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tornado.iostream import IOStream
+
+from .connection import Connection
+
+__all__ = ["StreamHost", "StreamRequest"]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRequest:
+    """A checked request whose socket the handler has taken over (``detach()``)."""
+
+    channel: str
+    stream: IOStream
+    #: ``"ip:port"`` of the peer.
+    remote: str
+    #: The ``client`` query parameter (already checked), if given.
+    client_id: str | None
+    #: The ``Last-Event-ID`` header (or ``lastEventId`` parameter), as sent, if any.
+    resume: str | None
+    #: Headers to add to the response (CORS).
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class StreamHost(Protocol):
+    """What :class:`EventStreamHandler` asks of the server it serves."""
+
+    #: When set, requests need ``Authorization: Bearer <token>`` or ``?token=``.
+    token: str | None
+
+    def cors_origin_for(self, origin: str | None) -> str | None:
+        """The ``Access-Control-Allow-Origin`` value for a request from ``origin``, if allowed."""
+        ...
+
+    def accepting(self, channel: str) -> bool:
+        """False once ``channel`` is closed or the server stopped for good (answer 204)."""
+        ...
+
+    def open_stream(self, request: StreamRequest) -> Connection | None:
+        """Register the stream and write its opening bytes; ``None`` if it closed at once."""
+        ...
