@@ -13,6 +13,11 @@ A module may import its own unit and units of a lower rank, never a higher rank;
 the client, peers of one rank, do not import each other. ``sse_nb/__init__.py`` and
 ``__main__.py`` are the package's face and may name anything; they import lazily.
 Imports under ``if TYPE_CHECKING:`` count too: a type-only edge upward is still upward.
+
+Nor does a module use another module's underscore names (``from .app import _helper``,
+``handler_module._helper``): that couples two modules through a name one of them promised to
+keep to itself. Private *modules* (``_runtime``, ``widgets._batch``) may be imported; their public
+names are theirs to share.
 """
 
 from __future__ import annotations
@@ -170,3 +175,60 @@ def test_nothing_imports_upward_or_sideways(name: str) -> None:
 def test_the_checker_catches_upward_lazy_and_peer_imports(source: str, bad: bool) -> None:
     name = "sse_nb.server.probe"  # a made-up module of the server layer
     assert bool(layer_violations(name, imports(name, source))) is bad
+
+
+def private_uses(name: str, source: str, is_package: bool = False) -> list[str]:
+    """Underscore names ``name`` takes from other sse_nb modules."""
+    tree = ast.parse(source)
+    found: list[str] = []
+    modules: dict[str, str] = {}  # local alias -> sse_nb module it names
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            single = ast.Module(body=[node], type_ignores=[])
+            origins = imports(name, ast.unparse(single), is_package)
+            for alias in node.names:
+                full = {o for o in origins if o.endswith("." + alias.name)}
+                if full & ALL.keys():
+                    modules[alias.asname or alias.name] = full.pop()
+                elif (
+                    alias.name.startswith("_")
+                    and not alias.name.startswith("__")
+                    and any(o.startswith("sse_nb") for o in origins)
+                ):
+                    found.append(f"{name} imports {alias.name}")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("sse_nb") and alias.asname:
+                    modules[alias.asname] = alias.name
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            found.append(f"{name} uses {modules[node.value.id]}.{node.attr}")
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_no_module_uses_another_modules_underscore_names(name: str) -> None:
+    path = ALL[name]
+    source = path.read_text(encoding="utf-8")
+    assert private_uses(name, source, path.name == "__init__.py") == []
+
+
+@pytest.mark.parametrize(
+    ("source", "bad"),
+    [
+        ("from .handler import _malformed\n", True),
+        ("from . import handler as h\nh._malformed('x')\n", True),
+        ("from .. import _runtime\n_runtime.get_loop()\n", False),
+        ("from .. import _runtime\n_runtime._loop\n", True),
+        ("from .opening import is_malformed\n", False),
+        ("from typing import _SpecialForm\n", False),  # not ours to police
+    ],
+)
+def test_the_checker_catches_imported_and_reached_private_names(source: str, bad: bool) -> None:
+    assert bool(private_uses("sse_nb.server.probe", source)) is bad
