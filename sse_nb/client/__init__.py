@@ -2,7 +2,8 @@
 
 ``connection`` makes one request and checks the response; ``source`` runs the reconnect loop and
 state machine; ``dedupe`` drops events a replay repeats; ``sync`` runs a source on the runtime
-thread for notebooks and scripts. docs/client-lifecycle.md draws how they fit together.
+thread for notebooks and scripts; ``tap`` is what a byte tap hears, and the recorder built on
+it. docs/client-lifecycle.md draws how they fit together.
 """
 
 from .source import (
@@ -14,6 +15,7 @@ from .source import (
     Transition,
 )
 from .sync import EventSource
+from .tap import Recorder, Wire
 
 __all__ = [
     "DEDUP_WINDOW",
@@ -22,5 +24,7 @@ __all__ = [
     "AsyncEventSource",
     "EventSource",
     "Received",
+    "Recorder",
     "Transition",
+    "Wire",
 ]

@@ -41,6 +41,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from operator import itemgetter
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import anyio
@@ -67,6 +68,7 @@ from ..protocol import (
 )
 from .connection import CLOSE_TIMEOUT, NoContent, default_client, open_stream
 from .dedupe import DEDUP_WINDOW, RecentIds
+from .tap import Recorder, Wire
 
 __all__ = [
     "DEDUP_WINDOW",
@@ -195,6 +197,8 @@ class AsyncEventSource:
         self._listeners: dict[str, list[Listener]] = {}
         self._sinks: list[Callable[[list[Event]], None]] = []
         self._recent = RecentIds(DEDUP_WINDOW)
+        self._taps: list[Callable[[Wire], None]] = []  # raw bytes, for lab tools
+        self._pause_until = 0.0  # monotonic time until which reading waits (pause_reading)
 
         self._generation = 0
         self._scope: anyio.CancelScope | None = None  # the running driver's
@@ -269,6 +273,50 @@ class AsyncEventSource:
                 callbacks.remove(callback)
 
         return unsubscribe
+
+    def tap(self, callback: Callable[[Wire], None]) -> Callable[[], None]:
+        """Hear every accepted response and its raw bytes before the parser does (a ``Wire``
+        each, on the event loop's thread); returns a function that removes the tap.
+
+        For tools that show or record the wire (``sse_nb.lab.WireView``, ``record()``).
+        """
+        return self._subscribe_tap(callback)
+
+    def _subscribe_tap(self, callback: Callable[[Wire], None]) -> Callable[[], None]:
+        self._taps.append(callback)
+
+        def untap() -> None:
+            if callback in self._taps:
+                self._taps.remove(callback)
+
+        return untap
+
+    def record(self, path: str | Path) -> Recorder:
+        """Record every response from now on to ``path`` (see ``sse_nb.protocol.recording``).
+
+        ``EventServer.play`` and ``sse-nb play`` serve the file back byte for byte. The
+        returned ``Recorder`` stops recording when closed.
+        """
+        recorder = Recorder(path, self.url)
+        recorder.unsubscribe = self._subscribe_tap(recorder)
+        return recorder
+
+    def pause_reading(self, seconds: float) -> None:
+        """Read nothing more for ``seconds``: a real slow consumer, as the server sees it.
+
+        The next chunk is still taken; after it the socket is left unread (the kernel's buffers
+        fill and TCP pushes back on the server). The idle timeout does not run meanwhile.
+        """
+        if not seconds >= 0:
+            raise ValueError(f"seconds must be >= 0, not {seconds!r}")
+        self._pause_until = time.monotonic() + seconds
+
+    def _tell_taps(self, wire: Wire) -> None:
+        for tap in tuple(self._taps):
+            try:
+                tap(wire)
+            except Exception:  # a broken tool must not break the stream
+                logger.exception("a byte tap of %s raised", self.url)
 
     def __repr__(self) -> str:
         err = f" error={self.error}" if self.error is not None else ""
@@ -372,6 +420,8 @@ class AsyncEventSource:
                 lost = IdleTimeout(self.url, self.idle_timeout or 0.0)
             except (httpx.TransportError, OSError, anyio.BrokenResourceError) as exc:
                 lost = ConnectionLost(self.url, _describe(exc))
+            if self._taps:
+                self._tell_taps(Wire(time.time(), "end", str(lost).encode()))
             if generation != self._generation:
                 return
             if opened:
@@ -411,6 +461,9 @@ class AsyncEventSource:
                 if generation != self._generation:
                     return False
                 opened = True
+                if self._taps:
+                    heads = tuple(response.headers.multi_items())
+                    self._tell_taps(Wire(time.time(), "response", b"", response.status_code, heads))
                 self._recent.connected()
                 self._announce()
                 parser = EventParser(
@@ -421,6 +474,8 @@ class AsyncEventSource:
                 async for chunk in response.aiter_bytes():
                     if idle:
                         idle_scope.deadline = anyio.current_time() + idle
+                    if self._taps:
+                        self._tell_taps(Wire(time.time(), "bytes", chunk))
                     # One byte search per chunk spares a look at every event's type.
                     if _GAP_BYTES in chunk or _GAP_BYTES in tail + chunk[: len(_GAP_BYTES)]:
                         self._gap_pending = True
@@ -443,9 +498,19 @@ class AsyncEventSource:
                         await self._wait_for_room()
                         if idle:
                             idle_scope.deadline = anyio.current_time() + idle
+                    if self._pause_until:
+                        idle_scope.deadline = math.inf
+                        await self._paused()
+                        if idle:
+                            idle_scope.deadline = anyio.current_time() + idle
         if idle_scope.cancelled_caught:
             raise _IdleExpired
         return opened
+
+    async def _paused(self) -> None:
+        wait, self._pause_until = self._pause_until - time.monotonic(), 0.0
+        if wait > 0:
+            await anyio.sleep(wait)
 
     def _announce(self) -> None:
         # HTML §9.2.3 "announce the connection": OPEN, then fire "open".

@@ -13,6 +13,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from .._display import panel_bundle
 from ..errors import SourceClosed
 from ..protocol import Event, ReadyState, ReconnectPolicy
 from .source import DEFAULT_HISTORY, AsyncEventSource, Received, Transition
+from .tap import Recorder, Wire
 
 __all__ = ["DEFAULT_WAIT", "MAX_PENDING_EVENTS", "EventSource"]
 
@@ -152,6 +154,20 @@ class EventSource:
         ``"state"`` (a ``Transition``) or ``"*"`` (every event). Returns an unsubscribe function.
         """
         return self._source.on(type, callback)
+
+    def tap(self, callback: Callable[[Wire], None]) -> Callable[[], None]:
+        """Hear each accepted response and its raw bytes (a ``Wire`` each, on the runtime
+        thread) before the parser does; returns a function that removes the tap."""
+        return self._source.tap(callback)
+
+    def record(self, path: str | Path) -> Recorder:
+        """Record every response from now on to ``path``; close the returned ``Recorder`` to
+        stop. ``EventServer.play`` and ``sse-nb play`` serve it back byte for byte."""
+        return self._source.record(path)
+
+    def pause_reading(self, seconds: float) -> None:
+        """Leave the socket unread for ``seconds`` after the next chunk: a real slow consumer."""
+        self._source.pause_reading(seconds)
 
     # -- control ------------------------------------------------------------------------------
 

@@ -2,10 +2,23 @@
 
 Lab tools drive servers and clients through their public API only; like the widgets they open no
 sockets of their own. They sit below the front doors (magics, CLI) and above the widgets.
+``wait_until`` is light; the views (which load the widget machinery) are imported on first use.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import Any
+
 from .wait import wait_until
 
-__all__ = ["wait_until"]
+__all__ = ["WireView", "wait_until"]
+
+_LAZY = {"WireView": "wire"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sse_nb.lab' has no attribute {name!r}")
+    return getattr(import_module(f".{module}", __name__), name)

@@ -26,6 +26,7 @@ import tornado.web
 
 from .._display import panel_bundle
 from ..protocol import check_retry, encode_comment
+from ..protocol.recording import Recording
 from .channels import CHANNEL_PATTERN, MAX_PENDING_EVENTS, Pipeline, valid_channel
 from .connection import MAX_QUEUED_BYTES, ClientInfo, Connection
 from .cors import CorsPolicy
@@ -34,6 +35,7 @@ from .hooks import Callback, Hooks
 from .log import DEFAULT_HISTORY, EventLog, MemoryLog, SQLiteLog
 from .loop import CALL_TIMEOUT, LoopHandle
 from .opening import opening
+from .play import PLAY_PREFIX, Player
 from .reasons import CloseReason
 from .registry import MAX_CLOSED_CLIENTS, ClientRegistry
 from .seam import StreamRequest
@@ -112,6 +114,8 @@ class EventServer:
         self._hooks = Hooks()
         self._pipeline = Pipeline(log, on_drained=self._hooks.changed)
         self._registry = ClientRegistry()
+        self._taps: dict[str, Callable[[bytes], None]] = {}  # client id -> byte tap
+        self._player = Player()  # recordings served under /play/<name>
         self._panel: Any = None  # the ServerPanel shown by _repr_mimebundle_, made once
         self._loop = LoopHandle()
         self._http: tornado.httpserver.HTTPServer | None = None
@@ -221,6 +225,7 @@ class EventServer:
             queue_limit=self.queue_limit,
             on_closed=self._connection_closed,
         )
+        conn.tap = self._taps.get(client_id)
         self._registry.add(conn)
         ch.subscribers[conn] = None
         conn.send(first.data, first.count, first.last_id)
@@ -324,6 +329,44 @@ class EventServer:
 
         return self._loop.call(mark)
 
+    # -- lab hooks -----------------------------------------------------------------------
+
+    def play(
+        self,
+        recording: Recording | str | Path,
+        *,
+        speed: float | None = 1.0,
+        name: str | None = None,
+    ) -> str:
+        """Serve a recording (a ``Recording`` or a file from ``es.record``) and return its URL.
+
+        Each request there gets the next recorded response, byte for byte, its chunks at their
+        recorded times divided by ``speed`` (``None``: as fast as possible); see ``play.py``.
+        Needs the server's own listener (``start()``), not ``mount()``.
+        """
+        name = self._player.add(recording, speed, name)
+        return self.url.rsplit("/events", 1)[0] + f"{PLAY_PREFIX}/{name}"
+
+    def tap(self, client_id: str, callback: Callable[[bytes], None]) -> Callable[[], None]:
+        """Hear every byte sent to client ``client_id`` (the ``?client=`` query parameter),
+        HTTP head included, on the loop thread; returns a function that removes the tap.
+
+        For lab tools that show the wire; it applies to the client's open connection, if any,
+        and to its next ones.
+        """
+
+        def attach(tap: Callable[[bytes], None] | None) -> None:
+            if tap is None:
+                self._taps.pop(client_id, None)
+            else:
+                self._taps[client_id] = tap
+            conn = self._registry.get(client_id)
+            if conn is not None and conn.open:
+                conn.tap = tap
+
+        self._loop.call(lambda: attach(callback))
+        return lambda: self._loop.call(lambda: attach(None))
+
     def close_channel(self, channel: str = "default") -> int:
         """Close ``channel`` for good: end its streams; reconnects get 204 (stop reconnecting).
 
@@ -384,7 +427,7 @@ class EventServer:
     def _start_on_loop(self) -> None:
         if self._http is not None:
             return
-        app = tornado.web.Application(self.handlers())
+        app = tornado.web.Application(self.handlers() + self._player.handlers(self.token))
         http = tornado.httpserver.HTTPServer(app)
         sockets = tornado.netutil.bind_sockets(self._requested_port, self.host)
         http.add_sockets(sockets)

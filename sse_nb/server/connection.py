@@ -96,6 +96,7 @@ class Connection:
         "queue_limit",
         "remote",
         "resumed_from",
+        "tap",
         "wrote",
     )
 
@@ -132,6 +133,8 @@ class Connection:
         self.bytes_sent = 0
         #: Set by every write, cleared by the heartbeat ticker: a busy stream needs no heartbeat.
         self.wrote = False
+        #: Told every byte written (``EventServer.tap``): for lab tools that show the wire.
+        self.tap: Callable[[bytes], None] | None = None
 
     @property
     def open(self) -> bool:
@@ -180,6 +183,8 @@ class Connection:
         self.wrote = False
 
     def _write(self, data: bytes, count: int, last_id: str | None, failure: CloseReason) -> None:
+        if self.tap is not None:
+            self.tap(data)
         sent = 0
         if self._sock is not None:
             try:

@@ -1,0 +1,74 @@
+"""What a byte tap hears from a client, and the recorder built on it (``es.record(path)``)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from ..protocol.recording import chunk_line, header_line, response_line
+
+__all__ = ["Recorder", "Wire"]
+
+
+class Wire(NamedTuple):
+    """One thing a tap hears, before the parser sees it.
+
+    ``kind`` is ``"response"`` (a response was accepted: ``status`` and ``headers`` set),
+    ``"bytes"`` (``data``: a chunk exactly as read) or ``"end"`` (that response's body ended,
+    however: end of stream, reset, idle timeout, ``close()``).
+    """
+
+    time: float
+    kind: str
+    data: bytes = b""
+    status: int = 0
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class Recorder:
+    """Writes every response a client receives to a recording file, one JSON line per item.
+
+    Made by ``es.record(path)``; ``close()`` (or leaving its ``with`` block) stops recording and
+    closes the file. Lines are flushed as written, so a recording survives a crash.
+    """
+
+    def __init__(self, path: str | Path, url: str) -> None:
+        self.path = Path(path)
+        self._started = time.time()
+        self._lock = threading.Lock()
+        self._file: IO[str] | None = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+        self._write(header_line(url, self._started))
+        self.responses = 0
+        self.chunks = 0
+        self.unsubscribe: Any = None  # set by the source that feeds it
+
+    def _write(self, line: str) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.write(line + "\n")
+                self._file.flush()
+
+    def __call__(self, wire: Wire) -> None:
+        t = wire.time - self._started
+        if wire.kind == "response":
+            self.responses += 1
+            self._write(response_line(t, wire.status, list(wire.headers)))
+        elif wire.kind == "bytes":
+            self.chunks += 1
+            self._write(chunk_line(t, wire.data))
+
+    def close(self) -> None:
+        if self.unsubscribe is not None:
+            self.unsubscribe()
+        with self._lock:
+            f, self._file = self._file, None
+        if f is not None:
+            f.close()
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
