@@ -1,4 +1,4 @@
-"""The ``sse-nb`` command line: ``serve`` a replaying server, ``listen`` with resume, ``demo``.
+"""The ``sse-nb`` command line: ``serve``, ``listen`` with resume, ``demo``, ``record``, ``play``.
 
 ``sse-nb listen URL`` is what ``curl -N`` is not: when the connection drops it reconnects by
 itself and sends ``Last-Event-ID``, so a server that keeps history replays what was missed.
@@ -144,6 +144,67 @@ def cmd_serve(args: argparse.Namespace) -> int:
             ticker.stop()
         server.close()
     _out(f"stopped after {server.published} events")
+    return 0
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from .client.sync import EventSource
+
+    with EventSource(args.url) as es:
+        try:
+            recorder = es.record(args.output)
+        except OSError as exc:
+            _err(f"cannot write {args.output}: {exc}")
+            return 1
+        deadline = time.monotonic() + args.seconds if args.seconds else None
+        _out(f"recording {args.url} to {args.output}  (Ctrl-C stops)")
+
+        def done(es: EventSource) -> bool:
+            return (
+                es.ready_state is ReadyState.CLOSED
+                or (args.count is not None and es.events_received >= args.count)
+                or (deadline is not None and time.monotonic() >= deadline)
+            )
+
+        try:
+            with _sigterm_as_interrupt():
+                while True:  # one-second waits, so that Ctrl-C is handled promptly
+                    try:
+                        es.wait_for(done, timeout=1.0)
+                        break
+                    except TimeoutError:
+                        continue
+        except KeyboardInterrupt:
+            pass
+        finally:
+            recorder.close()
+        if es.error is not None and es.ready_state == ReadyState.CLOSED:
+            _err(f"stream failed: {es.error}")
+    _out(f"recorded {recorder.responses} response(s), {recorder.chunks} chunk(s)")
+    return 0
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from .protocol.recording import Recording
+    from .server import EventServer
+
+    try:
+        recording = Recording.load(args.file)
+        server = EventServer(host=args.host, port=args.port, heartbeat=None).start()
+        url = server.play(recording, speed=None if args.speed == 0 else args.speed, name="r")
+    except (OSError, ValueError) as exc:
+        _err(f"cannot play {args.file}: {exc}")
+        return 1
+    _out(f"playing {args.file} at {url}  (Ctrl-C stops)")
+    try:
+        with _sigterm_as_interrupt():
+            forever = threading.Event()
+            while not forever.wait(1.0):
+                pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
     return 0
 
 
@@ -485,6 +546,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="events the server keeps for replay (default 1000)",
     )
     demo.set_defaults(func=cmd_demo)
+
+    record = sub.add_parser(
+        "record",
+        help="record a stream (status, headers, raw chunks with their times) to a file",
+        description="Connect to URL and write every response and chunk of bytes it sends, "
+        "one JSON line each, until Ctrl-C, --count events or --seconds. `sse-nb play` serves "
+        "the file back byte for byte.",
+    )
+    record.add_argument("url", metavar="URL")
+    record.add_argument("-o", "--output", required=True, metavar="FILE")
+    record.add_argument("--count", type=_positive(int), metavar="N", help="stop after N events")
+    record.add_argument("--seconds", type=_positive(float), metavar="S", help="stop after S s")
+    record.set_defaults(func=cmd_record)
+
+    play = sub.add_parser(
+        "play",
+        help="serve a recording back, byte for byte, with its timing",
+        description="Serve FILE (from `sse-nb record` or es.record()) at /play/r: each "
+        "connection gets the next recorded response, its chunks at their recorded times.",
+    )
+    play.add_argument("file", metavar="FILE")
+    play.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="play X times faster (default 1; 0 means as fast as possible)",
+    )
+    play.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    play.add_argument("--port", type=_port, default=DEFAULT_PORT, help="port (0: a free one)")
+    play.set_defaults(func=cmd_play)
     return parser
 
 
