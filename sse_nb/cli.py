@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -35,6 +36,9 @@ DEFAULT_PORT = 8765
 DEMO_STEP_TIMEOUT = 15.0
 #: The demo's ticker period: fast enough to finish in a few seconds, slow enough to read.
 DEMO_TICK = 0.05
+#: Environment variable by which ``--workers`` hands the Redis URL to its worker processes (not
+#: their command line, which every local user can read).
+WORKER_URL_VARIABLE = "SSE_NB_REDIS_URL"
 #: The demo's reconnection delay (server ``retry:``), so the automatic reconnect is visible
 #: but quick.
 DEMO_RETRY_MS = 300
@@ -109,16 +113,40 @@ def _describe_client(info: ClientInfo) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .server import EventServer, Ticker
 
+    if args.worker_index is not None:
+        args.redis = os.environ.get(WORKER_URL_VARIABLE)
+    if args.redis is not None and args.log is not None:
+        _err("--redis and --log name two different logs: give one")
+        return 2
+    if args.workers > 1:
+        if args.redis is None:
+            _err("--workers needs --redis URL: the processes must share one event log")
+            return 2
+        from .server.workers import serve_workers
+
+        return serve_workers(args, _out, _err)
     kwargs: dict[str, Any] = {"host": args.host, "port": args.port}
     for option in ("history", "heartbeat", "log"):
         if getattr(args, option) is not None:
             kwargs[option] = getattr(args, option)
     if args.retry is not None:
         kwargs["retry"] = args.retry
+    where = ""
     try:
+        if args.redis is not None:
+            from .server.redis_log import RedisEventLog
+
+            history = kwargs.pop("history", None)
+            options: dict[str, Any] = {"prefix": args.redis_prefix}
+            if history:
+                options["maxlen"] = history
+            log = RedisEventLog(args.redis, **options)
+            kwargs["log"] = log
+            kwargs["reuse_port"] = args.worker_index is not None
+            where = f" with the event log {log.url}"
         server = EventServer(**kwargs)
         server.start()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ImportError) as exc:
         _err(f"cannot start the server: {exc}")
         return 1
     server.on_connect(lambda info: _out(f"connected: {_describe_client(info)}"))
@@ -128,7 +156,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     )
     ticker = Ticker(server, args.ticker).start() if args.ticker else None
-    _out(f"serving {server.url}  (Ctrl-C stops)")
+    _out(f"serving {server.url}{where}  (Ctrl-C stops)")
     if not sys.stdin.isatty():
         threading.Thread(target=_publish_stdin, args=(server,), daemon=True).start()
     try:
@@ -483,6 +511,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="SQLite file keeping the events, so a restarted server replays them",
     )
+    serve.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share one event log on Redis Streams (redis://[user:password@]host:port/db) with "
+        "other server processes; --history is then the stream's MAXLEN",
+    )
+    serve.add_argument(
+        "--redis-prefix",
+        default="sse_nb",
+        metavar="PREFIX",
+        help="key prefix of the streams, <PREFIX>:<channel> (default sse_nb)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive(int),
+        default=1,
+        metavar="N",
+        help="run N server processes on one port (SO_REUSEPORT); needs --redis",
+    )
+    serve.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
     listen = sub.add_parser(

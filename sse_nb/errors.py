@@ -13,6 +13,7 @@
     ├── SourceClosed              the client was closed while you waited for an event
     └── EventLogError             the server's event log cannot be opened or written (also an
                                   OSError; the message names the file)
+        └── LogUnavailable        the shared event log (Redis) cannot be reached: not published
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "ConnectionLost",
     "EventLogError",
     "IdleTimeout",
+    "LogUnavailable",
     "ReconnectLimitReached",
     "SSEError",
     "SourceClosed",
@@ -99,3 +101,17 @@ class EventLogError(SSEError, OSError):
     An ``OSError`` too, so code that handles file errors (a full disk, a missing folder) handles
     this one as well.
     """
+
+
+class LogUnavailable(EventLogError):
+    """The shared event log cannot be reached, so the event was not published (never dropped).
+
+    Raised at once by ``publish()`` of a server or publisher on a Redis log; publish again once
+    the log is back.
+    """
+
+    def __init__(self, where: str, why: str, message: str | None = None) -> None:
+        self.where, self.why = where, why
+        super().__init__(
+            message or f"the event log {where} is unavailable ({why}); nothing was published"
+        )

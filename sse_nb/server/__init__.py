@@ -1,6 +1,7 @@
 """The Tornado driver: an SSE server that replays by ``Last-Event-ID`` and tracks its clients.
 
-Importing this package imports Tornado; ``import sse_nb`` alone does not.
+Importing this package imports Tornado; ``import sse_nb`` alone does not. The Redis log and
+publisher import the ``redis`` package (extra ``sse_nb[redis]``) only when one is created.
 """
 
 from ..protocol import GAP_EVENT, MAX_ID_LENGTH
@@ -9,7 +10,9 @@ from .connection import MAX_QUEUED_BYTES, ClientInfo
 from .handler import TCP_USER_TIMEOUT_MS, EventStreamHandler
 from .log import DEFAULT_HISTORY, EventLog, MemoryLog, Replay, SQLiteLog, StoredEvent
 from .opening import GAP_HEADER
+from .publisher import RedisPublisher
 from .reasons import LOST, CloseReason
+from .redis_log import RedisEventLog
 from .seam import StreamHost, StreamRequest
 from .ticker import TICK_EVENT, Ticker
 
@@ -29,6 +32,8 @@ __all__ = [
     "EventServer",
     "EventStreamHandler",
     "MemoryLog",
+    "RedisEventLog",
+    "RedisPublisher",
     "Replay",
     "SQLiteLog",
     "StoredEvent",

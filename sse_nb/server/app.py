@@ -8,7 +8,9 @@ log or the subscriber sets runs on the loop thread.
 
 The parts it composes, one module each: ``channels`` (numbering and the publish pipeline),
 ``opening`` (a stream's first bytes), ``registry`` (clients and their close reasons), ``cors``,
-``handler`` (HTTP checks, talking to this class through ``seam.StreamHost``).
+``handler`` (HTTP checks, talking to this class through ``seam.StreamHost``). A log many
+processes share (``redis_log``) plugs in through ``shared.SharedLog``: it numbers the events
+and feeds subscribers itself, so ``publish()`` and ``open_stream()`` hand those two jobs to it.
 """
 
 from __future__ import annotations
@@ -27,18 +29,26 @@ import tornado.web
 from .._display import panel_bundle
 from ..protocol import check_retry, encode_comment
 from ..protocol.recording import Recording
-from .channels import CHANNEL_PATTERN, MAX_PENDING_EVENTS, Pipeline, valid_channel
+from .channels import (
+    CHANNEL_PATTERN,
+    MAX_PENDING_EVENTS,
+    Channel,
+    Pipeline,
+    event_text,
+    valid_channel,
+)
 from .connection import MAX_QUEUED_BYTES, ClientInfo, Connection
 from .cors import CorsPolicy
 from .handler import EventStreamHandler
 from .hooks import Callback, Hooks
-from .log import DEFAULT_HISTORY, EventLog, MemoryLog, SQLiteLog
+from .log import DEFAULT_HISTORY, EventLog, MemoryLog, Replay, SQLiteLog
 from .loop import CALL_TIMEOUT, LoopHandle
 from .opening import opening
 from .play import PLAY_PREFIX, Player
 from .reasons import CloseReason
 from .registry import MAX_CLOSED_CLIENTS, ClientRegistry
 from .seam import StreamRequest
+from .shared import SharedLog
 
 __all__ = [
     "DEFAULT_HISTORY",
@@ -60,6 +70,31 @@ FINAL_LINGER = 5.0
 _HEARTBEAT = encode_comment("")
 
 
+class _LogHost:
+    """What a shared log may ask of its server (``shared.LogHost``), on the loop thread."""
+
+    __slots__ = ("server",)
+
+    def __init__(self, server: EventServer) -> None:
+        self.server = server
+
+    def deliver(self, channel: str, data: bytes, count: int, last_id: str) -> None:
+        ch = self.server._pipeline.channels.get(channel)
+        if ch is not None:
+            for conn in list(ch.subscribers):
+                conn.send(data, count, last_id)
+        self.server._hooks.changed()
+
+    def resync(self, channel: str) -> None:
+        ch = self.server._pipeline.channels.get(channel)
+        if ch is not None:
+            for conn in list(ch.subscribers):
+                conn.close(CloseReason.DROPPED_BY_SERVER)
+
+    def changed(self) -> None:
+        self.server._hooks.changed()
+
+
 class EventServer:
     """A Server-Sent Events server that replays by ``Last-Event-ID`` and tracks its clients.
 
@@ -79,6 +114,8 @@ class EventServer:
     (else 401).
     ``log``: an :class:`EventLog`, or a file path for a SQLite log (replay survives restarts).
     ``queue_limit``: bytes a client may fall behind before it is dropped as a slow consumer.
+    ``reuse_port``: bind with ``SO_REUSEPORT``, so several processes serve one port (with a
+    shared log such as ``RedisEventLog``; see docs/scale-out.md).
 
     Ending for good: :meth:`close_channel` and ``stop(final=True)`` answer later (re)connects with
     204 No Content, which tells browsers (and sse_nb's client) to stop reconnecting.
@@ -97,6 +134,7 @@ class EventServer:
         log: EventLog | str | Path | None = None,
         name: str | None = None,
         queue_limit: int = MAX_QUEUED_BYTES,
+        reuse_port: bool = False,
     ) -> None:
         if retry is not None:
             check_retry(retry)
@@ -110,6 +148,9 @@ class EventServer:
         if log is None or isinstance(log, (str, Path)):
             log = MemoryLog(history) if log is None else SQLiteLog(log, history)
         self._log: EventLog = log
+        # A log many processes share (Redis): it assigns ids and feeds subscribers by its tail.
+        self._shared: SharedLog | None = log if isinstance(log, SharedLog) else None
+        self._reuse_port = reuse_port
         self._log_closed = False
         self._hooks = Hooks()
         self._pipeline = Pipeline(log, on_drained=self._hooks.changed)
@@ -154,13 +195,15 @@ class EventServer:
 
     @property
     def published(self) -> int:
-        """Events published so far, all channels."""
-        return self._pipeline.published
+        """Events published so far, all channels (by this process)."""
+        return self._pipeline.published if self._shared is None else self._shared.published
 
     def last_id(self, channel: str = "default") -> str | None:
         """Id of the newest event published to ``channel`` (also by an earlier run's log)."""
         if not valid_channel(channel):
             return None
+        if self._shared is not None:
+            return self._shared.last_id(channel)
         return self._pipeline.channel(channel).last_id
 
     @property
@@ -169,8 +212,11 @@ class EventServer:
 
         Events of a failed write are still delivered live and replayed from memory; they are
         missing from a SQLite file until a later write stores them. ``publish()`` raises the
-        failure once, so a publishing program hears of it.
+        failure once, so a publishing program hears of it. A shared log (Redis) that cannot be
+        reached is reported here as "log unavailable since ..." until it answers again.
         """
+        if self._shared is not None:
+            return self._shared.error
         return self._pipeline.log_error
 
     @property
@@ -204,13 +250,17 @@ class EventServer:
         if self._pipeline.pending:
             self._pipeline.drain()
         ch = self._pipeline.channel(request.channel)
-        first = opening(
-            self._log,
-            request.channel,
-            request.resume,
-            retry=self.retry,
-            extra_headers=request.headers,
-        )
+        if self._shared is not None:
+            # A shared log reads the replay over the network: the connection waits, registered
+            # but not subscribed, until the log calls back in the loop step it may go live.
+            conn = self._register(request)
+            self._shared.join(
+                request.channel, request.resume, conn, lambda r: self._go_live(ch, conn, request, r)
+            )
+            return conn
+        return self._go_live(ch, self._register(request), request, None)
+
+    def _register(self, request: StreamRequest) -> Connection:
         client_id, old = self._registry.take(request.client_id)
         if old is not None and old.open:
             # The same client came back before its old connection was seen to close.
@@ -221,12 +271,29 @@ class EventServer:
             request.channel,
             request.stream,
             resumed_from=request.resume,
-            gap=first.gap,
+            gap=None,
             queue_limit=self.queue_limit,
             on_closed=self._connection_closed,
         )
         conn.tap = self._taps.get(client_id)
         self._registry.add(conn)
+        return conn
+
+    def _go_live(
+        self, ch: Channel, conn: Connection, request: StreamRequest, replay: Replay | None
+    ) -> Connection | None:
+        """Write the opening bytes (``replay``, or the log's now) and subscribe, in one step."""
+        if not conn.open:
+            return None
+        first = opening(
+            self._log,
+            request.channel,
+            request.resume,
+            retry=self.retry,
+            extra_headers=request.headers,
+            replay=replay,
+        )
+        conn.gap = first.gap
         ch.subscribers[conn] = None
         conn.send(first.data, first.count, first.last_id)
         conn.bytes_sent -= first.head_length  # count the event stream, not the HTTP head
@@ -277,6 +344,8 @@ class EventServer:
         (at most :data:`PUBLISH_WAIT` s) until the loop has sent them out.
         """
         self._check_channel(channel)
+        if self._shared is not None:
+            return self._publish_shared(self._shared, channel, data, event, id)
         accepted = self._pipeline.add(channel, data, event, id)
         if not (accepted.schedule or accepted.backlog):
             return accepted.id  # the common case under load: a drain is already on its way
@@ -285,6 +354,15 @@ class EventServer:
         if accepted.backlog and not self._loop.here():
             self._pipeline.wait_drained(accepted.drains, PUBLISH_WAIT)
         return accepted.id
+
+    def _publish_shared(
+        self, shared: SharedLog, channel: str, data: Any, event: str | None, id: str | None
+    ) -> str:
+        """Append to the shared log; its tail, not this call, hands the event to subscribers."""
+        text = event_text(data)
+        if self._pipeline.channel(channel).closed:
+            raise RuntimeError(f"channel {channel!r} is closed; nothing more can be published")
+        return shared.publish(channel, text, event, id)
 
     # -- callbacks -----------------------------------------------------------------------
 
@@ -414,6 +492,8 @@ class EventServer:
         self._mounted = True
         app.add_handlers(r".*$", self.handlers(prefix))
         loop.call_soon_threadsafe(self._schedule_heartbeat)
+        if self._shared is not None:
+            loop.call_soon_threadsafe(self._shared.attach, _LogHost(self), loop)
 
     def start(self) -> EventServer:
         """Listen (idempotent); the server runs on sse_nb's runtime thread."""
@@ -429,11 +509,15 @@ class EventServer:
             return
         app = tornado.web.Application(self.handlers() + self._player.handlers(self.token))
         http = tornado.httpserver.HTTPServer(app)
-        sockets = tornado.netutil.bind_sockets(self._requested_port, self.host)
+        sockets = tornado.netutil.bind_sockets(
+            self._requested_port, self.host, reuse_port=self._reuse_port
+        )
         http.add_sockets(sockets)
         self._port = sockets[0].getsockname()[1]
         self._http = http
         self._schedule_heartbeat()
+        if self._shared is not None:
+            self._shared.attach(_LogHost(self), self._loop.get())
 
     def _schedule_heartbeat(self) -> None:
         if self.heartbeat is None:
@@ -464,6 +548,8 @@ class EventServer:
                 self._pipeline.drain()
             for conn in self._pipeline.subscribers():
                 conn.close(CloseReason.SERVER_STOPPED)
+            if self._shared is not None:
+                self._shared.detach()  # ends pending joins too
             if self._heartbeat_handle is not None:
                 self._heartbeat_handle.cancel()
                 self._heartbeat_handle = None

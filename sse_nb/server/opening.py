@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..protocol import MAX_ID_LENGTH, Gap, encode_comment, encode_gap, gap_signal, id_problem
-from .log import EventLog
+from .log import EventLog, Replay
 
 __all__ = ["GAP_HEADER", "OPENING_COMMENT", "Opening", "is_malformed", "opening", "stream_head"]
 
@@ -68,18 +68,21 @@ def opening(
     *,
     retry: int | None,
     extra_headers: dict[str, str],
+    replay: Replay | None = None,
 ) -> Opening:
     """The opening bytes of a stream on ``channel`` resumed after ``resume`` (if given).
 
     An unknown ``resume``, or one no server could have handed out (``id_problem``), gets the
-    gap signal, then everything the log still holds.
+    gap signal, then everything the log still holds. ``replay``: the replay already read (a
+    shared log reads it over the network before the connection opens), else read from ``log``.
     """
     gap: Gap | None = None
     frames: list[bytes] = []
     count, last_id = 0, None
     if resume is not None:
         unusable = id_problem(resume) is not None
-        replay = log.replay(channel, None if unusable else resume)
+        if replay is None:
+            replay = log.replay(channel, None if unusable else resume)
         if unusable or replay.gap:
             gap = gap_signal(resume, replay.oldest)
         frames, count, last_id = replay.frames, replay.count, replay.last_id
