@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from .protocol import Event, ReadyState, ReconnectPolicy
+from .protocol import GAP_EVENT, Event, ReadyState, ReconnectPolicy
 
 if TYPE_CHECKING:
     from .client.sync import EventSource
@@ -261,7 +261,6 @@ def _format_event(ev: Event, as_json: bool) -> str:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    from .client.source import GAP_EVENT
     from .client.sync import EventSource
     from .errors import SourceClosed, SSEError
 

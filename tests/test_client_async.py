@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from test_client_servers import OddServer, odd_server
 
 from sse_nb.client import AsyncEventSource, Transition
 from sse_nb.client import source as source_module
-from sse_nb.client.source import MAX_BUFFERED_EVENTS
+from sse_nb.client.inbox import MAX_BUFFERED_EVENTS
 from sse_nb.errors import (
     BadContentType,
     BadStatus,
@@ -402,3 +403,17 @@ def test_bad_arguments_are_refused() -> None:
         AsyncEventSource("http://x", idle_timeout=0)
     with pytest.raises(ValueError, match="CR, LF or NUL"):
         AsyncEventSource("http://x", last_event_id="a\nb")
+
+
+async def test_every_state_change_is_a_legal_transition_of_the_standard(odd: OddServer) -> None:
+    from sse_nb.protocol import TRANSITIONS
+
+    odd.state.log = [(str(i), f"e{i}") for i in range(6)]
+    async with AsyncEventSource(odd.url("/replay?per=2"), reconnect=FAST) as es:
+        await take(es, 6)
+        es.close()
+        es.reconnect()
+        await wait_for(lambda: es.ready_state is ReadyState.OPEN)
+    states = [t.state for t in es.transitions]
+    assert {ReadyState.OPEN, ReadyState.CLOSED} <= set(states)
+    assert all(pair in TRANSITIONS for pair in itertools.pairwise(states))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -95,3 +96,34 @@ async def test_async_source_streams_from_the_server_on_both_backends(
                     break
     assert [e.data for e in got] == [str(i) for i in range(5)]
     assert [e.id for e in got] == [str(i + 1) for i in range(5)]
+
+
+def test_after_each_drop_of_a_working_connection_the_wait_is_the_base_delay_again() -> None:
+    """The backoff counts failed attempts since the last OPEN, whatever ended that connection.
+
+    ``server.disconnect()`` resets working connections (an error, not a clean end of stream);
+    with ``retry: 100`` every one comes back after about 0.1 s (x 0.9-1.1 jitter), not after
+    0.1, 0.2, 0.4, 0.8, 1.6, 3.2 s as a backoff that never restarted would wait.
+    """
+    drops = 6
+    with EventServer(retry=100, heartbeat=60) as srv, EventSource(srv.url) as es:
+        for _ in range(drops):
+            es.wait_for(ReadyState.OPEN, timeout=LIMIT)
+            opens = sum(t.state is ReadyState.OPEN for t in es.transitions)
+            assert srv.disconnect() == 1
+            es.wait_for(
+                lambda s, n=opens: sum(t.state is ReadyState.OPEN for t in s.transitions) > n,
+                timeout=LIMIT,
+            )
+        log = es.transitions
+    assert es.retry == 100
+    attempts = [t.reason for t in log if t.reason.startswith("reconnect attempt")]
+    assert attempts == ["reconnect attempt 1"] * drops
+    # The wait itself: from the drop (CONNECTING with the error) to the attempt after it.
+    waits = [
+        after.time - before.time
+        for before, after in itertools.pairwise(log)
+        if after.reason.startswith("reconnect attempt")
+    ]
+    assert len(waits) == drops
+    assert all(0.08 <= w < 1.0 for w in waits), waits  # generous: 0.11 at most without load

@@ -1,30 +1,32 @@
 """The resumable client: ``AsyncEventSource`` (asyncio and trio) and ``EventSource`` (sync).
 
-``connection`` makes one request and checks the response; ``source`` runs the reconnect loop and
-state machine; ``dedupe`` drops events a replay repeats; ``sync`` runs a source on the runtime
-thread for notebooks and scripts; ``tap`` is what a byte tap hears, and the recorder built on
+``options`` spells the keywords both take; ``connection`` makes one request and checks the
+response; ``source`` runs the reconnect loop and state machine; ``delivery`` takes each chunk of
+events to history, listeners and the inbox; ``dedupe`` drops events a replay repeats; ``inbox``
+holds events for ``async for``; ``sync`` runs a source on the runtime thread for notebooks and
+scripts, with a ``ThreadInbox``; ``tap`` is what a byte tap hears, and the recorder built on
 it. docs/client-lifecycle.md draws how they fit together.
 """
 
-from .source import (
-    DEDUP_WINDOW,
-    DEFAULT_HISTORY,
-    GAP_EVENT,
-    AsyncEventSource,
-    Received,
-    Transition,
-)
-from .sync import EventSource
+from .dedupe import DEDUP_WINDOW
+from .delivery import Received
+from .inbox import AsyncInbox, Inbox
+from .options import DEFAULT_HISTORY, SourceOptions
+from .source import AsyncEventSource, Transition
+from .sync import EventSource, ThreadInbox
 from .tap import Recorder, Wire
 
 __all__ = [
     "DEDUP_WINDOW",
     "DEFAULT_HISTORY",
-    "GAP_EVENT",
     "AsyncEventSource",
+    "AsyncInbox",
     "EventSource",
+    "Inbox",
     "Received",
     "Recorder",
+    "SourceOptions",
+    "ThreadInbox",
     "Transition",
     "Wire",
 ]

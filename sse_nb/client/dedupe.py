@@ -77,6 +77,15 @@ class RecentIds:
                 self._held -= len(chunks.popleft())
         return events
 
+    def forget(self, n: int) -> None:
+        """Forget the last ``n`` ids remembered: those events were not delivered after all."""
+        if n <= 0 or not self._chunks:
+            return
+        last = self._chunks[-1]
+        n = min(n, len(last))
+        del last[len(last) - n :]
+        self._held -= n
+
     def _unseen(self, events: list[Event], check: set[str | None]) -> list[Event]:
         ids = list(map(_id_of, events))
         if check.isdisjoint(ids):

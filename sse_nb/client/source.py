@@ -3,46 +3,39 @@
 Theory of operation
 -------------------
 One *driver* task runs the connection loop (HTML, "Server-sent events" §9.2.3 "Processing
-model"): open a request (``connection.open_stream``), feed every chunk of bytes to a fresh
-``EventParser`` seeded with the last event ID and reconnection time, deliver the events, and when
-the stream breaks "reestablish the connection": state CONNECTING, wait, try again with
-``Last-Event-ID``. A response the standard says to fail on ends the driver in CLOSED.
+model"): open a request (``connection.open_stream``, which applies ``protocol.connect_decision``),
+feed every chunk of bytes to a fresh ``EventParser`` seeded with the last event ID and
+reconnection time, hand the events to ``delivery.Delivery``, and when the stream breaks
+"reestablish the connection": CONNECTING, wait, try again with ``Last-Event-ID``. A response the
+standard says to fail on ends the driver in CLOSED. Every change of state is checked against
+``protocol.TRANSITIONS``, logged in ``transitions`` and told to ``on("state")`` listeners and to
+the inbox, all on the driver's event loop thread.
 
 Who cancels whom (drawn in docs/client-lifecycle.md):
 
-- ``close()`` cancels the driver's cancel scope: an open request, a read in progress and a
-  reconnect wait all end at their next checkpoint, and the driver makes no further request. The
-  state is CLOSED before ``close()`` returns.
+- ``close()`` cancels the driver's cancel scope (an open request, a read, a reconnect wait); the
+  state is CLOSED before it returns. From a listener, it also stops the delivery of the events
+  parsed behind the current one.
 - The idle watchdog is the deadline of a cancel scope around one connection, pushed forward on
-  every chunk of bytes (heartbeat comments included). When it passes, the read is cancelled and
-  the connection counts as lost: CONNECTING, wait, reconnect.
-- ``reconnect()`` cancels the current driver (if any) and starts a new one at once, resuming
-  from the last event ID; a *generation* number keeps a cancelled driver from touching state.
+  every chunk of bytes (heartbeats included); when it passes, the connection counts as lost.
+- ``reconnect()`` cancels the current driver (if any) and starts a new one at once; a
+  *generation* number keeps a cancelled driver from touching state.
 
-Every state change is appended to ``transitions`` (time, state, reason, last event ID) and told
-to ``on("state", ...)`` listeners; events go to ``history``, to listeners and to the iteration
-buffer. All of it happens on the driver's event loop thread.
-
-Duplicate suppression: a replay can overlap what was already delivered (a server replaying from
-an older id, or a proxy re-sending). ``dedupe.RecentIds`` remembers the last ``DEDUP_WINDOW``
-events and checks the first ``DEDUP_WINDOW`` events of each new connection against their ids
-(opaque strings, so integer and arbitrary ids alike), dropping and counting repeats in
-``duplicates``. Events without an ``id:`` field are always delivered.
-
-The receive path works per chunk, not per event: one parser call, one set check for duplicates,
-history records made only for the events it will keep, one buffer ``extend`` and one wake-up.
+Backoff: ``ReconnectPolicy``'s attempt number counts failed attempts since the last OPEN. A
+connection that reached OPEN was a success however it ended (end of stream, reset, idle
+timeout), so the wait after it is the base delay again.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
-from operator import itemgetter
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
 import httpx
@@ -52,7 +45,6 @@ from ..errors import (
     ConnectionLost,
     IdleTimeout,
     ReconnectLimitReached,
-    SourceClosed,
     StreamError,
 )
 from ..protocol import (
@@ -63,46 +55,27 @@ from ..protocol import (
     LineTooLongError,
     ReadyState,
     ReconnectPolicy,
-    check_id,
-    read_gap,
+    check_transition,
 )
 from .connection import CLOSE_TIMEOUT, NoContent, default_client, open_stream
-from .dedupe import DEDUP_WINDOW, RecentIds
-from .tap import Recorder, Wire
+from .delivery import Delivery, Received
+from .inbox import AsyncInbox, Inbox
+from .options import Listener, SourceOptions, checked
+from .tap import Recorder, Taps, Wire
 
-__all__ = [
-    "DEDUP_WINDOW",
-    "DEFAULT_HISTORY",
-    "GAP_EVENT",
-    "MAX_BUFFERED_EVENTS",
-    "MAX_TRANSITIONS",
-    "AsyncEventSource",
-    "Received",
-    "Transition",
-]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["MAX_TRANSITIONS", "AsyncEventSource", "Spawn", "Transition"]
 
 logger = logging.getLogger("sse_nb.client")
 
-#: Events kept in ``history`` by default: enough for a widget's table, bounded for long streams.
-DEFAULT_HISTORY = 1000
 #: State transitions kept: a flapping connection must not grow memory without bound.
 MAX_TRANSITIONS = 1000
-#: Events waiting for an ``async for`` consumer before the reader pauses until the consumer has
-#: taken them all (TCP backpressure); while nobody iterates, the oldest beyond this are dropped
-#: and counted in ``dropped``.
-MAX_BUFFERED_EVENTS = 10_000
 _GAP_BYTES = GAP_EVENT.encode()
 
-Listener = Callable[[Any], None]
-_type_of = itemgetter(0)  # Event.type; itemgetter is faster than the NamedTuple's property
-Spawner = Callable[[Callable[[int], Coroutine[Any, Any, None]], int], Any]
-
-
-class Received(NamedTuple):
-    """One delivered event and when it arrived (epoch seconds)."""
-
-    time: float
-    event: Event
+#: Runs ``await fn()`` as a task on the source's event loop (a task group's ``start_soon``).
+Spawn = Callable[[Callable[[], Coroutine[Any, Any, None]]], object]
 
 
 class Transition(NamedTuple):
@@ -130,92 +103,44 @@ class AsyncEventSource:
             async for event in es:
                 print(event.id, event.data)
 
-    The connection starts when the ``async with`` block is entered; iteration yields every event
-    of any type (including the ``sse_nb.gap`` signal) and ends when the source is CLOSED, raising
-    the error if it failed (bad status, bad content type, reconnect limit). ``on(type, fn)``
-    listeners work as ``addEventListener``. ``method``, ``headers``, ``content`` or ``json`` make
-    the request (resent on every reconnect; ``Accept``, ``Cache-Control`` and ``Last-Event-ID``
-    are always the source's own); ``client`` injects an ``httpx.AsyncClient`` (auth,
-    proxies, transports), which the source never closes. ``idle_timeout`` (seconds) takes a
-    connection that brings no bytes for that long (heartbeat comments count; waiting for the
-    response headers too) for dead and reconnects; ``None``, as in a browser, waits forever.
-    ``dedupe=False`` turns off duplicate suppression for streams whose ids are not unique.
+    It connects when the ``async with`` block is entered (or at ``start()``); iteration yields
+    every event of any type (the ``sse_nb.gap`` signal too) and ends when the source is CLOSED,
+    raising the error if it failed (bad status or content type, reconnect limit). ``on(type,
+    fn)`` works as ``addEventListener``. The keywords are ``options.SourceOptions``, shared with
+    ``EventSource``; ``inbox`` replaces the iteration buffer (``EventSource`` passes its own).
     """
 
     def __init__(
-        self,
-        url: str,
-        *,
-        last_event_id: str | None = None,
-        method: str = "GET",
-        headers: Mapping[str, str] | None = None,
-        content: bytes | str | None = None,
-        json: Any = None,
-        reconnect: ReconnectPolicy | None = None,
-        idle_timeout: float | None = None,
-        history: int = DEFAULT_HISTORY,
-        client: httpx.AsyncClient | None = None,
-        dedupe: bool = True,
-        _buffer: bool = True,
+        self, url: str, *, inbox: Inbox | None = None, **options: Unpack[SourceOptions]
     ) -> None:
-        if content is not None and json is not None:
-            raise ValueError("give content or json, not both")
-        if idle_timeout is not None and not idle_timeout > 0:
-            raise ValueError(
-                f"idle_timeout must be a positive number of seconds, not {idle_timeout}"
-            )
-        if history < 0:
-            raise ValueError("history must be >= 0")
-        if last_event_id:
-            check_id(last_event_id, "last_event_id", resumable=False)
+        opts = checked(options)
         self.url = url
-        self.method = method.upper()
-        self.headers: dict[str, str] = dict(headers or {})
-        self.content = content
-        self.json = json
-        self.policy = reconnect if reconnect is not None else ReconnectPolicy()
-        self.idle_timeout = idle_timeout
-        self.dedupe = dedupe
-        self._client = client
-
+        #: The options in force, every one of them filled in (``options.DEFAULTS``).
+        self.options = opts
+        self.policy: ReconnectPolicy = opts["reconnect"] or ReconnectPolicy()
+        self._client = opts["client"]
         self._state = ReadyState.CONNECTING
-        self._last_event_id = last_event_id or ""
+        self._last_event_id = opts["last_event_id"] or ""
         self._retry_ms: int | None = None
         #: Why the source is CLOSED or CONNECTING again (``None`` while all is well).
         self.error: BaseException | None = None
-        #: The server's last gap signal: ``{"requested": ..., "oldest": ...}``.
-        self.gap: dict[str, Any] | None = None
-        self.events_received = 0
         self.reconnects = 0
-        self.dropped = 0
-        # History is kept per chunk, (arrival time, events), and made into ``Received`` records
-        # only when read: the receive path then costs O(1) per chunk instead of O(1) per event.
-        self._history_size = history
-        self._chunks: deque[tuple[float, list[Event]]] = deque()
-        self._chunked = 0  # events held in _chunks
+        self._opens = 0  # connections announced so far: the backoff restarts after each
         self._transitions: deque[Transition] = deque(maxlen=MAX_TRANSITIONS)
-        self._listeners: dict[str, list[Listener]] = {}
-        self._sinks: list[Callable[[list[Event]], None]] = []
-        self._recent = RecentIds(DEDUP_WINDOW)
-        self._taps: list[Callable[[Wire], None]] = []  # raw bytes, for lab tools
-        self._pause_until = 0.0  # monotonic time until which reading waits (pause_reading)
-
+        #: Byte taps (raw bytes, for lab tools) and the ``pause_reading`` deadline.
+        self.taps = Taps(url)
+        self._async_inbox: AsyncInbox | None = None
+        if inbox is None:
+            inbox = self._async_inbox = AsyncInbox(url)
+        #: Where delivered events wait for their consumer.
+        self.inbox = inbox
+        self._delivery = Delivery(url, self.inbox, history=opts["history"], dedupe=opts["dedupe"])
+        for type_, callback in (opts["listeners"] or {}).items():
+            self._delivery.on(type_, callback)
         self._generation = 0
         self._scope: anyio.CancelScope | None = None  # the running driver's
-        self._spawn: Spawner | None = None
+        self._spawn: Spawn | None = None
         self._task_group: Any = None
-
-        self._buffering = _buffer
-        self._iterating = False
-        # Events for iteration, kept as the chunks they arrived in; ``_partial`` is the list
-        # iterator of the chunk being taken (it remembers its place if the consumer stops).
-        self._pending: deque[list[Event]] = deque()
-        self._pending_count = 0  # events in _pending
-        self._partial: Iterator[Event] | None = None
-        self._wakeup: anyio.Event | None = None  # set when events arrive or the state ends
-        self._room: anyio.Event | None = None  # set when the consumer has drained the buffer
-        self._raised = False
-        self._gap_pending = False  # the bytes named the gap event; look for it in the events
         self._record(ReadyState.CONNECTING, "created")
 
     # -- public state -----------------------------------------------------------------------
@@ -236,21 +161,28 @@ class AsyncEventSource:
         return self._retry_ms
 
     @property
+    def gap(self) -> dict[str, Any] | None:
+        """The server's last gap signal: ``{"requested": ..., "oldest": ...}``, or ``None``."""
+        return self._delivery.gap
+
+    @property
+    def events_received(self) -> int:
+        return self._delivery.events_received
+
+    @property
+    def dropped(self) -> int:
+        """Events dropped from the inbox because nobody took them (callbacks saw them all)."""
+        return self.inbox.dropped
+
+    @property
     def duplicates(self) -> int:
         """Events not delivered because their id was already seen (a replay overlap)."""
-        return self._recent.duplicates
+        return self._delivery.recent.duplicates
 
     @property
     def history(self) -> list[Received]:
         """The last ``history`` events delivered, oldest first."""
-        chunks = list(self._chunks)  # one C-level copy: safe to read from another thread
-        out: list[Received] = []
-        for t, events in reversed(chunks):
-            out.extend(Received(t, ev) for ev in reversed(events))
-            if len(out) >= self._history_size:
-                break
-        out.reverse()
-        return out[-self._history_size :] if self._history_size else []
+        return self._delivery.history
 
     @property
     def transitions(self) -> list[Transition]:
@@ -263,60 +195,25 @@ class AsyncEventSource:
         ``"open"`` and ``"error"`` call ``callback(None)`` (the reason is in ``error`` and
         ``transitions``); ``"message"`` and named types call it with the ``Event``; ``"state"``
         with each ``Transition``; ``"*"`` with every event of any type. Callbacks run on the
-        event loop's thread and must be quick.
+        event loop's thread and must be quick; one may call ``close()``, and then no further
+        event reaches any listener.
         """
-        self._listeners.setdefault(type, []).append(callback)
-
-        def unsubscribe() -> None:
-            callbacks = self._listeners.get(type, [])
-            if callback in callbacks:
-                callbacks.remove(callback)
-
-        return unsubscribe
+        return self._delivery.on(type, callback)
 
     def tap(self, callback: Callable[[Wire], None]) -> Callable[[], None]:
-        """Hear every accepted response and its raw bytes before the parser does (a ``Wire``
-        each, on the event loop's thread); returns a function that removes the tap.
-
-        For tools that show or record the wire (``sse_nb.lab.WireView``, ``record()``).
-        """
-        return self._subscribe_tap(callback)
-
-    def _subscribe_tap(self, callback: Callable[[Wire], None]) -> Callable[[], None]:
-        self._taps.append(callback)
-
-        def untap() -> None:
-            if callback in self._taps:
-                self._taps.remove(callback)
-
-        return untap
+        """Hear each accepted response and its raw bytes before the parser (a ``Wire`` each, on
+        the loop's thread), for ``sse_nb.lab.WireView``; returns the function that removes it."""
+        return self.taps.add(callback)
 
     def record(self, path: str | Path) -> Recorder:
-        """Record every response from now on to ``path`` (see ``sse_nb.protocol.recording``).
-
-        ``EventServer.play`` and ``sse-nb play`` serve the file back byte for byte. The
-        returned ``Recorder`` stops recording when closed.
-        """
-        recorder = Recorder(path, self.url)
-        recorder.unsubscribe = self._subscribe_tap(recorder)
-        return recorder
+        """Record every response from now on to ``path``, for ``EventServer.play`` and
+        ``sse-nb play``; closing the returned ``Recorder`` stops it."""
+        return self.taps.record(path)
 
     def pause_reading(self, seconds: float) -> None:
-        """Read nothing more for ``seconds``: a real slow consumer, as the server sees it.
-
-        The next chunk is still taken; after it the socket is left unread (the kernel's buffers
-        fill and TCP pushes back on the server). The idle timeout does not run meanwhile.
-        """
-        if not seconds >= 0:
-            raise ValueError(f"seconds must be >= 0, not {seconds!r}")
-        self._pause_until = time.monotonic() + seconds
-
-    def _tell_taps(self, wire: Wire) -> None:
-        for tap in tuple(self._taps):
-            try:
-                tap(wire)
-            except Exception:  # a broken tool must not break the stream
-                logger.exception("a byte tap of %s raised", self.url)
+        """After the next chunk, leave the socket unread for ``seconds`` (TCP then pushes back
+        on the server): a real slow consumer. The idle timeout does not run meanwhile."""
+        self.taps.pause(seconds)
 
     def __repr__(self) -> str:
         err = f" error={self.error}" if self.error is not None else ""
@@ -332,15 +229,23 @@ class AsyncEventSource:
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._task_group = tg
-        self._spawn = lambda fn, generation: tg.start_soon(fn, generation)
-        self._start("connecting")
+        self.start(tg.start_soon)
         return self
 
     async def __aexit__(self, *exc_info: Any) -> bool | None:
         self.close()
-        self._spawn = None
+        self._running(None)
         tg, self._task_group = self._task_group, None
         return bool(await tg.__aexit__(*exc_info))
+
+    def start(self, spawn: Spawn) -> None:
+        """Start connecting without ``async with``: ``spawn(fn)`` must run ``await fn()`` as a
+        task on this event loop, and this is called on its thread. ``close()`` stops it.
+
+        ``EventSource`` starts its source this way on the runtime thread.
+        """
+        self._running(spawn)
+        self._launch("connecting")
 
     def close(self) -> None:
         """CLOSED at once, from any state; cancels the request and any reconnect wait.
@@ -351,7 +256,6 @@ class AsyncEventSource:
         self._cancel_driver()
         if self._state is not ReadyState.CLOSED:
             self._set_state(ReadyState.CLOSED, "close() called")
-        self._wake()
 
     def reconnect(self) -> None:
         """Drop the current connection (if any) and connect again now, from ``last_event_id``."""
@@ -361,15 +265,19 @@ class AsyncEventSource:
             )
         self._cancel_driver()
         self.reconnects += 1
-        self._raised = False
-        self._start("reconnect() called")
+        self._launch("reconnect() called")
 
-    def _start(self, reason: str) -> None:
+    def _running(self, spawn: Spawn | None) -> None:
+        self._spawn = spawn
+        if self._async_inbox is not None:
+            self._async_inbox.running = spawn is not None
+
+    def _launch(self, reason: str) -> None:
         assert self._spawn is not None
         self._generation += 1
         if self._state is not ReadyState.CONNECTING or reason != "connecting":
             self._set_state(ReadyState.CONNECTING, reason)
-        self._spawn(self._drive, self._generation)
+        self._spawn(functools.partial(self._drive, self._generation))
 
     def _cancel_driver(self) -> None:
         if self._scope is not None:
@@ -400,9 +308,9 @@ class AsyncEventSource:
     async def _connect_loop(self, generation: int, client: httpx.AsyncClient) -> None:
         failures = 0  # failed attempts since the last OPEN (ReconnectPolicy's ``attempt``)
         while True:
-            opened = False
+            opens = self._opens
             try:
-                opened = await self._connect_once(generation, client)
+                await self._connect_once(generation, client)
                 lost: ConnectionLost = ConnectionLost(self.url, "the server ended the stream")
             except NoContent:
                 # HTML §9.2.3: a 204 "fails the connection": the server says stop.
@@ -417,19 +325,19 @@ class AsyncEventSource:
                 self._fail(generation, err, str(err))
                 return
             except _IdleExpired:
-                lost = IdleTimeout(self.url, self.idle_timeout or 0.0)
+                lost = IdleTimeout(self.url, self.options["idle_timeout"] or 0.0)
             except (httpx.TransportError, OSError, anyio.BrokenResourceError) as exc:
                 lost = ConnectionLost(self.url, _describe(exc))
-            if self._taps:
-                self._tell_taps(Wire(time.time(), "end", str(lost).encode()))
+            if self.taps.callbacks:
+                self.taps.tell(Wire(time.time(), "end", str(lost).encode()))
             if generation != self._generation:
                 return
-            if opened:
-                failures = 0
+            if self._opens != opens:
+                failures = 0  # it reached OPEN: a success, however it ended
             # HTML §9.2.3 "reestablish the connection": CONNECTING, fire error, wait, reconnect.
             self.error = lost
             self._set_state(ReadyState.CONNECTING, str(lost))
-            self._emit("error", None)
+            self._delivery.emit("error", None)
             if not self.policy.allows(failures):
                 err = ReconnectLimitReached(self.url, failures, lost)
                 self._fail(generation, err, str(err))
@@ -442,29 +350,33 @@ class AsyncEventSource:
             self.reconnects += 1
             self._record(ReadyState.CONNECTING, f"reconnect attempt {failures}")
 
-    async def _connect_once(self, generation: int, client: httpx.AsyncClient) -> bool:
-        """One request, read to its end. Returns whether it got as far as OPEN."""
-        idle = self.idle_timeout
-        opened = False
+    async def _connect_once(self, generation: int, client: httpx.AsyncClient) -> None:
+        """One request, read to its end (or until the source is closed or restarted)."""
+        opts = self.options
+        idle = opts["idle_timeout"]
+        delivery, inbox, taps = self._delivery, self.inbox, self.taps
+
+        def current() -> bool:
+            return generation == self._generation
+
         with anyio.CancelScope(
             deadline=anyio.current_time() + idle if idle else math.inf
         ) as idle_scope:
             async with open_stream(
                 client,
                 self.url,
-                method=self.method,
-                headers=self.headers,
+                method=opts["method"],
+                headers=opts["headers"],
                 last_event_id=self._last_event_id,
-                content=self.content,
-                json=self.json,
+                content=opts["content"],
+                json=opts["json"],
             ) as response:
-                if generation != self._generation:
-                    return False
-                opened = True
-                if self._taps:
+                if not current():
+                    return
+                if taps.callbacks:
                     heads = tuple(response.headers.multi_items())
-                    self._tell_taps(Wire(time.time(), "response", b"", response.status_code, heads))
-                self._recent.connected()
+                    taps.tell(Wire(time.time(), "response", b"", response.status_code, heads))
+                delivery.recent.connected()
                 self._announce()
                 parser = EventParser(
                     self._last_event_id, self._retry_ms, max_line_length=MAX_LINE_LENGTH
@@ -472,51 +384,53 @@ class AsyncEventSource:
                 feed = parser.feed
                 tail = b""
                 async for chunk in response.aiter_bytes():
+                    if not current():  # closed (or restarted) by a listener
+                        return
                     if idle:
                         idle_scope.deadline = anyio.current_time() + idle
-                    if self._taps:
-                        self._tell_taps(Wire(time.time(), "bytes", chunk))
+                    if taps.callbacks:
+                        taps.tell(Wire(time.time(), "bytes", chunk))
                     # One byte search per chunk spares a look at every event's type.
                     if _GAP_BYTES in chunk or _GAP_BYTES in tail + chunk[: len(_GAP_BYTES)]:
-                        self._gap_pending = True
+                        delivery.gap_pending = True
                     tail = chunk[-len(_GAP_BYTES) :]
                     try:
                         events = feed(chunk)
                     except LineTooLongError as exc:
                         if exc.events:  # what the chunk completed before the limit is kept
-                            self._deliver(exc.events)
-                            self._last_event_id = parser.last_event_id
+                            self._delivered(delivery.deliver(exc.events, current), parser, current)
                         raise StreamError(f"{self.url}: {exc}") from exc
                     self._retry_ms = parser.retry
                     if events:
-                        self._deliver(events)
-                    # After delivery: another thread never sees an id ahead of ``history``.
-                    self._last_event_id = parser.last_event_id
-                    if events and self._iterating and self._pending_count >= MAX_BUFFERED_EVENTS:
-                        # A slow consumer is not a dead server: no idle deadline meanwhile.
-                        idle_scope.deadline = math.inf
-                        await self._wait_for_room()
-                        if idle:
-                            idle_scope.deadline = anyio.current_time() + idle
-                    if self._pause_until:
-                        idle_scope.deadline = math.inf
-                        await self._paused()
+                        self._delivered(delivery.deliver(events, current), parser, current)
+                    else:
+                        self._last_event_id = parser.last_event_id
+                    if (inbox.full and events) or taps.pause_until:
+                        idle_scope.deadline = math.inf  # a slow consumer is not a dead server
+                        if inbox.full:
+                            await inbox.room()
+                        await taps.paused()
                         if idle:
                             idle_scope.deadline = anyio.current_time() + idle
         if idle_scope.cancelled_caught:
             raise _IdleExpired
-        return opened
 
-    async def _paused(self) -> None:
-        wait, self._pause_until = self._pause_until - time.monotonic(), 0.0
-        if wait > 0:
-            await anyio.sleep(wait)
+    def _delivered(
+        self, events: list[Event], parser: EventParser, current: Callable[[], bool]
+    ) -> None:
+        # After delivery: another thread never sees an id ahead of ``history``. A listener that
+        # closed the source leaves it at the last event dispatched, so a reconnect resumes there.
+        if current():
+            self._last_event_id = parser.last_event_id
+        elif events:
+            self._last_event_id = events[-1].last_event_id
 
     def _announce(self) -> None:
         # HTML §9.2.3 "announce the connection": OPEN, then fire "open".
         self.error = None
+        self._opens += 1
         self._set_state(ReadyState.OPEN, "connected")
-        self._emit("open", None)
+        self._delivery.emit("open", None)
 
     def _fail(self, generation: int, error: BaseException | None, reason: str) -> None:
         # HTML §9.2.3 "fail the connection": CLOSED, then fire "error"; no reconnect.
@@ -526,63 +440,7 @@ class AsyncEventSource:
         self._scope = None
         self.error = error
         self._set_state(ReadyState.CLOSED, reason)
-        self._emit("error", None)
-        self._wake()
-
-    # -- delivery -----------------------------------------------------------------------------
-
-    def _deliver(self, events: list[Event]) -> None:
-        """Dedupe, record, tell listeners and sinks, buffer for iteration: once per chunk."""
-        if self.dedupe:
-            events = self._recent.fresh(events)
-            if not events:
-                return
-        if self._history_size:
-            chunks = self._chunks
-            chunks.append((time.time(), events))
-            self._chunked += len(events)
-            # Drop whole chunks that lie entirely beyond the last ``history`` events.
-            while self._chunked - len(chunks[0][1]) >= self._history_size:
-                self._chunked -= len(chunks.popleft()[1])
-        self.events_received += len(events)
-        if self._gap_pending and GAP_EVENT in map(_type_of, events):
-            self._gap_pending = False
-            for ev in events:
-                if ev.type == GAP_EVENT:
-                    self._take_gap(ev)
-        if self._listeners:
-            emit = self._emit
-            for ev in events:
-                emit(ev.type, ev)
-                emit("*", ev)
-        for sink in self._sinks:
-            sink(events)
-        if self._buffering:
-            pending = self._pending
-            pending.append(events)
-            self._pending_count += len(events)
-            if not self._iterating:
-                while self._pending_count - len(pending[0]) >= MAX_BUFFERED_EVENTS:
-                    dropped = len(pending.popleft())
-                    self._pending_count -= dropped
-                    self.dropped += dropped
-            self._wake()
-
-    def _take_gap(self, ev: Event) -> None:
-        self.gap = read_gap(ev.data)
-        logger.warning(
-            "event source %s: the server could not replay everything: %s", self.url, self.gap
-        )
-
-    def _emit(self, type: str, arg: Any) -> None:
-        callbacks = self._listeners.get(type)
-        if not callbacks:
-            return
-        for cb in tuple(callbacks):
-            try:
-                cb(arg)
-            except Exception:  # one bad listener must not stop the stream
-                logger.exception("an %r listener of %s raised", type, self.url)
+        self._delivery.emit("error", None)
 
     def _record(self, state: ReadyState, reason: str) -> Transition:
         t = Transition(time.time(), state, reason, self._last_event_id)
@@ -590,62 +448,20 @@ class AsyncEventSource:
         return t
 
     def _set_state(self, state: ReadyState, reason: str) -> None:
+        check_transition(self._state, state)
         self._state = state
-        self._emit("state", self._record(state, reason))
+        self.inbox.state_changed(state, self.error)
+        self._delivery.emit("state", self._record(state, reason))
 
     # -- iteration ----------------------------------------------------------------------------
 
-    def _wake(self) -> None:
-        if self._wakeup is not None:
-            self._wakeup.set()
-            self._wakeup = None
-
-    async def _wait_for_room(self) -> None:
-        self._room = anyio.Event()
-        await self._room.wait()
+    def _own_inbox(self) -> AsyncInbox:
+        if self._async_inbox is None:
+            raise TypeError("this source feeds a synchronous EventSource; iterate that instead")
+        return self._async_inbox
 
     def __aiter__(self) -> AsyncIterator[Event]:
-        if not self._buffering:
-            raise TypeError("this source feeds a synchronous EventSource; iterate that instead")
-        self._iterating = True
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Event]:
-        """Every event until CLOSED: loops over whole chunks, awaits only when none is left."""
-        pending = self._pending
-        while True:
-            part = self._partial
-            if part is not None:
-                for ev in part:
-                    yield ev
-                self._partial = None
-            while pending:
-                chunk = pending.popleft()
-                self._pending_count -= len(chunk)
-                part = self._partial = iter(chunk)
-                for ev in part:
-                    yield ev
-                self._partial = None
-            try:
-                ev = await self.next()  # lets a paused reader go on, then waits
-            except SourceClosed:
-                return
-            yield ev
-
-    def _take(self) -> Event | None:
-        """The next buffered event, or None when there is none."""
-        while True:
-            part = self._partial
-            if part is not None:
-                ev = next(part, None)
-                if ev is not None:
-                    return ev
-                self._partial = None
-            if not self._pending:
-                return None
-            chunk = self._pending.popleft()
-            self._pending_count -= len(chunk)
-            self._partial = iter(chunk)
+        return self._own_inbox().__aiter__()
 
     async def next(self, timeout: float | None = None) -> Event:
         """The next event; ``TimeoutError`` after ``timeout`` s, ``SourceClosed`` once CLOSED.
@@ -653,36 +469,7 @@ class AsyncEventSource:
         A source that failed (bad status, content type, reconnect limit) raises that error once
         instead of ``SourceClosed``.
         """
-        self._iterating = True
-        ev = self._take()
-        if ev is not None:
-            return ev
-        if timeout is None:  # no cancel scope to build: this is the hot path of ``async for``
-            return await self._wait_next()
-        with anyio.fail_after(timeout):
-            return await self._wait_next()
-
-    async def _wait_next(self) -> Event:
-        if self._room is not None:  # the reader paused on a full buffer; it is empty now
-            self._room.set()
-            self._room = None
-        while True:
-            ev = self._take()
-            if ev is not None:
-                return ev
-            if self._state is ReadyState.CLOSED:
-                if self.error is not None and not self._raised:
-                    self._raised = True
-                    raise self.error
-                raise SourceClosed(f"the event source for {self.url} is closed")
-            if self._spawn is None:
-                raise RuntimeError(
-                    "this AsyncEventSource is not running; "
-                    "use `async with AsyncEventSource(...) as es`"
-                )
-            if self._wakeup is None:
-                self._wakeup = anyio.Event()
-            await self._wakeup.wait()
+        return await self._own_inbox().next(timeout)
 
 
 class _IdleExpired(Exception):

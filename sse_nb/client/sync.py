@@ -4,7 +4,12 @@ An ``AsyncEventSource`` does the work on sse_nb's runtime thread (``sse_nb._runt
 cell that blocks (``time.sleep``) does not stop the stream, heartbeats or idle detection.
 This module is the thread boundary: reads of state are plain attribute reads (safe under the
 GIL), every change (``close()``, ``reconnect()``) is done on the runtime thread, and events
-cross to the caller's thread through a bounded queue guarded by a ``threading.Condition``.
+cross to the caller's thread through a ``ThreadInbox``, the source's inbox.
+
+The hand-off is per chunk, not per event: the runtime thread appends a chunk's list under a
+lock and wakes a waiting reader only if there is one; the reader takes every waiting chunk in
+one go and then walks them with no lock at all (a C-level ``chain`` iterator), so the cost per
+event on the caller's thread is one ``next()`` on that iterator.
 """
 
 from __future__ import annotations
@@ -12,20 +17,24 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
+from itertools import chain
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from .. import _runtime
 from .._display import panel_bundle
 from ..errors import SourceClosed
-from ..protocol import Event, ReadyState, ReconnectPolicy
-from .source import DEFAULT_HISTORY, AsyncEventSource, Received, Transition
+from ..protocol import Event, ReadyState
+from .delivery import Received
+from .options import Listener, SourceOptions
+from .source import AsyncEventSource, Transition
 from .tap import Recorder, Wire
 
-__all__ = ["DEFAULT_WAIT", "MAX_PENDING_EVENTS", "EventSource"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["DEFAULT_WAIT", "MAX_PENDING_EVENTS", "EventSource", "ThreadInbox"]
 
 #: Events held for ``next()`` / iteration. A notebook that only uses callbacks never drains
 #: them, and blocking the shared runtime thread is not an option, so beyond this the oldest are
@@ -36,7 +45,115 @@ MAX_PENDING_EVENTS = 100_000
 DEFAULT_WAIT = 10.0
 #: ``wait_for`` re-checks its condition at least this often (seconds), for conditions on state
 #: that does not wake the source (another object's, e.g. a server's registry).
-_WAIT_POLL = 0.05
+WAIT_POLL = 0.05
+
+
+class ThreadInbox:
+    """The inbox of a source read from other threads: fed on the runtime thread, never full."""
+
+    full = False  # the runtime thread is shared: it never waits for a reader
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        #: Events dropped because nobody drained the inbox (beyond ``MAX_PENDING_EVENTS``).
+        self.dropped = 0
+        self._cond = threading.Condition(threading.Lock())
+        self._chunks: deque[list[Event]] = deque()  # waiting, fed by the runtime thread
+        self._count = 0  # events in _chunks
+        self._waiting = 0  # threads in _cond.wait()
+        # The chunks a reader took, walked with no lock; replaced only under the lock, and only
+        # once walked to the end, so two readers never lose an event between them.
+        self._taken: Iterator[Event] = iter(())
+        self._closed = False
+        self._error: BaseException | None = None
+        self._raised = False
+
+    # -- the runtime thread's side -----------------------------------------------------------
+
+    def put(self, events: list[Event]) -> None:
+        with self._cond:
+            chunks = self._chunks
+            chunks.append(events)
+            self._count += len(events)
+            extra = self._count - MAX_PENDING_EVENTS
+            if extra > 0:
+                self.dropped += extra
+                self._count -= extra
+                while extra >= len(chunks[0]):
+                    extra -= len(chunks.popleft())
+                if extra:
+                    chunks[0] = chunks[0][extra:]
+            if self._waiting:
+                self._cond.notify_all()
+
+    async def room(self) -> None:
+        """Never awaited: ``full`` is always false."""
+
+    def state_changed(self, state: ReadyState, error: BaseException | None) -> None:
+        with self._cond:
+            self._closed = state is ReadyState.CLOSED
+            if self._closed:
+                self._error, self._raised = error, False
+            if self._waiting:
+                self._cond.notify_all()
+
+    # -- the reader's side -------------------------------------------------------------------
+
+    def next(self, timeout: float | None = None) -> Event:
+        """Block for the next event (see ``EventSource.next``)."""
+        ev = next(self._taken, None)
+        if ev is not None:
+            return ev
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                ev = next(self._taken, None)  # another reader may have taken a batch
+                if ev is not None:
+                    return ev
+                if self._chunks:
+                    chunks, self._chunks, self._count = self._chunks, deque(), 0
+                    self._taken = chain.from_iterable(chunks)
+                    continue
+                if self._closed:
+                    if self._error is not None and not self._raised:
+                        self._raised = True
+                        raise self._error
+                    raise SourceClosed(f"the event source for {self.url} is closed")
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise TimeoutError(f"no event from {self.url} within {timeout} s")
+                self._wait(left)
+
+    def iterate(self, timeout: float | None = None) -> Iterator[Event]:
+        """Events until CLOSED, or until ``timeout`` s pass with none (when given)."""
+        while True:
+            yield from self._taken  # remembers its place if the reader stops half way
+            try:
+                ev = self.next(timeout)
+            except SourceClosed:
+                return
+            except TimeoutError:
+                return
+            yield ev
+
+    def wait_until(self, check: Callable[[], object], timeout: float) -> bool:
+        """Block until ``check()`` is true (re-checked on every chunk, every state change and at
+        least every ``WAIT_POLL`` s); False if ``timeout`` passed first."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not check():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._wait(min(left, WAIT_POLL))
+        return True
+
+    def _wait(self, timeout: float | None) -> None:
+        self._waiting += 1
+        try:
+            self._cond.wait(timeout)
+        finally:
+            self._waiting -= 1
 
 
 class EventSource:
@@ -50,55 +167,16 @@ class EventSource:
             ...
         es.close()
 
-    Parameters are those of ``AsyncEventSource``, plus ``listeners`` (``{type: callback}``),
-    registered before connecting so that not even the first replayed event is missed. Callbacks
+    The keywords are those of ``AsyncEventSource`` (``options.SourceOptions``); give
+    ``listeners`` (``{type: callback}``) to have them in place before the first byte. Callbacks
     run on the runtime thread and must be quick. Use it as a context manager to close it on exit.
     """
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        last_event_id: str | None = None,
-        method: str = "GET",
-        headers: Mapping[str, str] | None = None,
-        content: bytes | str | None = None,
-        json: Any = None,
-        reconnect: ReconnectPolicy | None = None,
-        idle_timeout: float | None = None,
-        history: int = DEFAULT_HISTORY,
-        client: httpx.AsyncClient | None = None,
-        dedupe: bool = True,
-        listeners: Mapping[str, Callable[[Any], None]] | None = None,
-    ) -> None:
-        self._source = AsyncEventSource(
-            url,
-            last_event_id=last_event_id,
-            method=method,
-            headers=headers,
-            content=content,
-            json=json,
-            reconnect=reconnect,
-            idle_timeout=idle_timeout,
-            history=history,
-            client=client,
-            dedupe=dedupe,
-            _buffer=False,
-        )
+    def __init__(self, url: str, **options: Unpack[SourceOptions]) -> None:
         self._panel: Any = None  # the ClientPanel shown by _repr_mimebundle_, made once
-        self._cond = threading.Condition()
-        self._pending: deque[Event] = deque()
-        self._raised = False
-        #: Events dropped from the iteration queue because nobody drained it.
-        self.dropped = 0
-        self._source._sinks.append(self._queue)
-        self._source.on("state", self._state_changed)
-        self._source._spawn = lambda fn, gen: _runtime.spawn(fn(gen))
-        # ``listeners`` are in place before the first byte; ``on()`` after the constructor
-        # races the connection (a fast replay may come first; ``history`` still has it).
-        for type_, callback in (listeners or {}).items():
-            self._source.on(type_, callback)
-        _runtime.call_soon(self._source._start, "connecting")
+        self._inbox = ThreadInbox(url)
+        self._source = AsyncEventSource(url, inbox=self._inbox, **options)
+        _runtime.call_soon(self._source.start, lambda fn: _runtime.spawn(fn()))
 
     # -- state, read from any thread ----------------------------------------------------------
 
@@ -115,6 +193,11 @@ class EventSource:
     def last_event_id(self) -> str:
         """The id the next (re)connect sends as ``Last-Event-ID``."""
         return self._source.last_event_id
+
+    @property
+    def retry(self) -> int | None:
+        """The reconnection time the server asked for with ``retry:``, in ms."""
+        return self._source.retry
 
     @property
     def error(self) -> BaseException | None:
@@ -149,7 +232,7 @@ class EventSource:
         """The timestamped log of state changes, oldest first."""
         return self._source.transitions
 
-    def on(self, type: str, callback: Callable[[Any], None]) -> Callable[[], None]:
+    def on(self, type: str, callback: Listener) -> Callable[[], None]:
         """``addEventListener``: ``"open"``, ``"error"``, ``"message"``, named types,
         ``"state"`` (a ``Transition``) or ``"*"`` (every event). Returns an unsubscribe function.
         """
@@ -177,8 +260,6 @@ class EventSource:
 
     def reconnect(self) -> None:
         """Connect again now (also after ``close()``), resuming from ``last_event_id``."""
-        with self._cond:
-            self._raised = False
         self._on_runtime(self._source.reconnect)
 
     def _on_runtime(self, fn: Callable[..., None], *args: Any) -> None:
@@ -199,20 +280,10 @@ class EventSource:
 
     # -- events crossing to the caller's thread -----------------------------------------------
 
-    def _queue(self, events: list[Event]) -> None:
-        with self._cond:
-            pending = self._pending
-            pending.extend(events)
-            extra = len(pending) - MAX_PENDING_EVENTS
-            if extra > 0:
-                for _ in range(extra):
-                    pending.popleft()
-                self.dropped += extra
-            self._cond.notify_all()
-
-    def _state_changed(self, transition: Transition) -> None:
-        with self._cond:
-            self._cond.notify_all()
+    @property
+    def dropped(self) -> int:
+        """Events dropped from the iteration queue because nobody drained it."""
+        return self._inbox.dropped
 
     def wait_for(
         self,
@@ -235,19 +306,12 @@ class EventSource:
             check, what = (lambda es: es.ready_state is state), f"readyState {state.name}"
         else:
             check, what = condition, "the condition"
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not check(self):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    err = f" (last error: {self.error})" if self.error is not None else ""
-                    raise TimeoutError(
-                        f"{self.url}: waited {timeout} s for {what}; "
-                        f"readyState is {self.ready_state.name}{err}"
-                    )
-                # Woken by every state change and every chunk of events; the cap keeps a
-                # condition on something else (e.g. a server's registry) from waiting forever.
-                self._cond.wait(min(left, _WAIT_POLL))
+        if not self._inbox.wait_until(lambda: check(self), timeout):
+            err = f" (last error: {self.error})" if self.error is not None else ""
+            raise TimeoutError(
+                f"{self.url}: waited {timeout} s for {what}; "
+                f"readyState is {self.ready_state.name}{err}"
+            )
 
     def next(self, timeout: float | None = None) -> Event:
         """Block for the next event of any type.
@@ -256,42 +320,23 @@ class EventSource:
         CLOSED and every received event has been taken; a source that failed raises its error
         (bad status, bad content type, reconnect limit) once instead.
         """
-        if _runtime.in_runtime_thread():
-            raise RuntimeError("EventSource.next() would block the runtime thread; use on()")
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            while True:
-                if self._pending:
-                    return self._pending.popleft()
-                if self._source.ready_state is ReadyState.CLOSED:
-                    error = self._source.error
-                    if error is not None and not self._raised:
-                        self._raised = True
-                        raise error
-                    raise SourceClosed(f"the event source for {self.url} is closed")
-                if deadline is None:
-                    self._cond.wait()
-                else:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise TimeoutError(f"no event from {self.url} within {timeout} s")
-                    self._cond.wait(left)
+        self._not_on_runtime("EventSource.next()")
+        return self._inbox.next(timeout)
 
     def events(self, timeout: float | None = None) -> Iterator[Event]:
         """Yield events until CLOSED, or until ``timeout`` seconds pass with no new event."""
-        while True:
-            try:
-                yield self.next(timeout)
-            except (SourceClosed, TimeoutError):
-                return
+        self._not_on_runtime("iterating an EventSource")
+        return self._inbox.iterate(timeout)
 
     def __iter__(self) -> Iterator[Event]:
         """Every event until CLOSED; a failure (e.g. HTTP 500) is raised, not swallowed."""
-        while True:
-            try:
-                yield self.next()
-            except SourceClosed:
-                return
+        self._not_on_runtime("iterating an EventSource")
+        return self._inbox.iterate()
+
+    @staticmethod
+    def _not_on_runtime(what: str) -> None:
+        if _runtime.in_runtime_thread():
+            raise RuntimeError(f"{what} would block the runtime thread; use on()")
 
     # -- display ------------------------------------------------------------------------------
 

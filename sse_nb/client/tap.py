@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
+import anyio
+
 from ..protocol.recording import chunk_line, header_line, response_line
 
-__all__ = ["Recorder", "Wire"]
+__all__ = ["Recorder", "Taps", "Wire"]
+
+logger = logging.getLogger("sse_nb.client")
 
 
 class Wire(NamedTuple):
@@ -72,3 +78,45 @@ class Recorder:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
+
+
+class Taps:
+    """The byte taps of one source, and how long its reading is paused (``pause_reading``)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        #: The callbacks; the source checks this list once per chunk, so no tap costs nothing.
+        self.callbacks: list[Callable[[Wire], None]] = []
+        self.pause_until = 0.0  # monotonic time until which reading waits
+
+    def add(self, callback: Callable[[Wire], None]) -> Callable[[], None]:
+        self.callbacks.append(callback)
+
+        def untap() -> None:
+            if callback in self.callbacks:
+                self.callbacks.remove(callback)
+
+        return untap
+
+    def record(self, path: str | Path) -> Recorder:
+        recorder = Recorder(path, self.url)
+        recorder.unsubscribe = self.add(recorder)
+        return recorder
+
+    def tell(self, wire: Wire) -> None:
+        for tap in tuple(self.callbacks):
+            try:
+                tap(wire)
+            except Exception:  # a broken tool must not break the stream
+                logger.exception("a byte tap of %s raised", self.url)
+
+    def pause(self, seconds: float) -> None:
+        if not seconds >= 0:
+            raise ValueError(f"seconds must be >= 0, not {seconds!r}")
+        self.pause_until = time.monotonic() + seconds
+
+    async def paused(self) -> None:
+        """Sit out what is left of a ``pause``, if any."""
+        wait, self.pause_until = self.pause_until - time.monotonic(), 0.0
+        if wait > 0:
+            await anyio.sleep(wait)
