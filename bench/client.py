@@ -7,10 +7,14 @@ rounds, in one run:
 
 - ``sse_nb.AsyncEventSource`` (httpx + anyio, with its parser, dedupe, history and buffer);
 - ``httpx_sse.aconnect_sse`` + ``httpx.AsyncClient`` (the usual way to read SSE with httpx);
+- ``sse_nb.EventSource``, the sync face notebooks use: ``for event in es`` on the caller's
+  thread while the runtime thread reads, so every event crosses a thread;
+- ``httpx_sse.connect_sse`` + ``httpx.Client`` iterated with ``iter_sse()`` (one thread);
 - ``sse_nb.EventParser`` alone over the same bytes (the ceiling: no network, no client).
 
 The table shows the best round of each (the machine is shared; the best round is the one
-least disturbed by others) and sse_nb's speed as a multiple of httpx-sse's.
+least disturbed by others) and sse_nb's speed as a multiple of httpx-sse's, async face against
+httpx-sse's async iteration and sync face against its sync iteration.
 """
 
 from __future__ import annotations
@@ -99,6 +103,30 @@ async def run_httpx_sse(url: str, n: int) -> int:
     return count
 
 
+def run_sse_nb_sync(url: str, n: int) -> int:
+    from sse_nb import EventSource, ReconnectPolicy
+
+    count = 0
+    with EventSource(url, reconnect=ReconnectPolicy(max_attempts=0)) as es:
+        for _event in es:
+            count += 1
+            if count == n:
+                break
+    return count
+
+
+def run_httpx_sse_sync(url: str, n: int) -> int:
+    from httpx_sse import connect_sse
+
+    count = 0
+    with httpx.Client(timeout=None) as client, connect_sse(client, "GET", url) as source:
+        for _sse in source.iter_sse():
+            count += 1
+            if count == n:
+                break
+    return count
+
+
 def run_parser(payload: bytes, write_size: int) -> int:
     from sse_nb.protocol import EventParser
 
@@ -141,6 +169,8 @@ def main() -> None:
             clients: dict[str, Any] = {
                 "sse_nb AsyncEventSource": lambda u=url: asyncio.run(run_sse_nb(u, n)),
                 "httpx-sse + httpx": lambda u=url: asyncio.run(run_httpx_sse(u, n)),
+                "sse_nb EventSource (sync)": lambda u=url: run_sse_nb_sync(u, n),
+                "httpx-sse sync iter_sse": lambda u=url: run_httpx_sse_sync(u, n),
                 "EventParser alone (no I/O)": lambda w=write: run_parser(payload, w),
             }
             asyncio.run(run_httpx_sse(url, n))  # warm the server up
@@ -164,7 +194,11 @@ def main() -> None:
         )
     for write in WRITE_SIZES:
         ratio = best[write, "httpx-sse + httpx"] / best[write, "sse_nb AsyncEventSource"]
-        print(f"{write // 1024:>4} K writes: sse_nb / httpx-sse = {ratio:.2f}x")
+        sync = best[write, "httpx-sse sync iter_sse"] / best[write, "sse_nb EventSource (sync)"]
+        print(
+            f"{write // 1024:>4} K writes: sse_nb / httpx-sse = {ratio:.2f}x async, "
+            f"{sync:.2f}x sync"
+        )
 
 
 if __name__ == "__main__":
