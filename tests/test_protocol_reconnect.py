@@ -95,3 +95,17 @@ def test_policy_is_immutable() -> None:
     policy = ReconnectPolicy()
     with pytest.raises(AttributeError):
         policy.delay = 1.0  # type: ignore[misc]
+
+
+def test_schedule_is_reproducible_by_seed_and_stays_in_its_jitter_band() -> None:
+    from sse_nb.protocol.reconnect import Wait
+
+    policy = ReconnectPolicy(delay=1.0, backoff=2.0, max_delay=5.0, jitter=0.2, max_attempts=6)
+    plan = policy.schedule(10, seed=7)
+    assert plan == policy.schedule(10, seed=7) != policy.schedule(10, seed=8)
+    assert [w.attempt for w in plan] == [0, 1, 2, 3, 4, 5]  # max_attempts stops it
+    assert [w.base for w in plan] == [1.0, 2.0, 4.0, 5.0, 5.0, 5.0]
+    for w in plan:
+        assert isinstance(w, Wait) and w.low <= w.delay <= w.high
+        assert w.low == pytest.approx(0.8 * w.base) and w.high == pytest.approx(1.2 * w.base)
+    assert policy.schedule(2, retry_ms=100, seed=1)[0].base == pytest.approx(0.1)

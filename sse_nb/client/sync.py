@@ -190,6 +190,16 @@ class EventSource:
         return self._source.ready_state
 
     @property
+    def policy(self) -> ReconnectPolicy:
+        """How the source waits between connection attempts."""
+        return self._source.policy
+
+    @property
+    def retry(self) -> int | None:
+        """The reconnection time the server asked for with ``retry:``, in ms."""
+        return self._source.retry
+
+    @property
     def last_event_id(self) -> str:
         """The id the next (re)connect sends as ``Last-Event-ID``."""
         return self._source.last_event_id

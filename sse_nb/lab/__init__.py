@@ -12,9 +12,9 @@ from typing import Any
 
 from .wait import wait_until
 
-__all__ = ["Ledger", "WireView", "wait_until"]
+__all__ = ["BackoffExplorer", "Ledger", "WireView", "wait_until"]
 
-_LAZY = {"Ledger": "ledger", "WireView": "wire"}
+_LAZY = {"BackoffExplorer": "backoff", "Ledger": "ledger", "WireView": "wire"}
 
 
 def __getattr__(name: str) -> Any:

@@ -5,12 +5,23 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from typing import NamedTuple
 
-__all__ = ["DEFAULT_DELAY", "ReconnectPolicy"]
+__all__ = ["DEFAULT_DELAY", "ReconnectPolicy", "Wait"]
 
 #: Seconds to wait before reconnecting when the server sent no ``retry:``; browsers use a few
 #: seconds (the standard leaves the initial reconnection time to the user agent).
 DEFAULT_DELAY = 3.0
+
+
+class Wait(NamedTuple):
+    """One planned wait of a schedule, in seconds, with the band its jitter may fall in."""
+
+    attempt: int
+    delay: float
+    low: float
+    base: float
+    high: float
 
 
 @dataclass(frozen=True)
@@ -75,3 +86,30 @@ class ReconnectPolicy:
             r = random.random() if rand is None else rand
             wait *= 1.0 + self.jitter * (2.0 * r - 1.0)
         return max(wait, 0.0)
+
+    def schedule(
+        self, n: int, retry_ms: int | None = None, *, seed: int | None = None
+    ) -> list[Wait]:
+        """The waits before attempts ``0 .. n-1`` after a connection that worked, if all fail.
+
+        ``seed`` fixes the jitter draws (the same seed, the same schedule); each ``Wait`` also
+        gives the band the jitter may reach (``low``, ``high``) around the jitter-free ``base``.
+        Attempts past ``max_attempts`` are not made, so the schedule stops there.
+        """
+        if n < 0:
+            raise ValueError(f"n must be >= 0, not {n!r}")
+        rng = random.Random(seed)
+        out = []
+        for attempt in range(n):
+            if not self.allows(attempt):
+                break
+            out.append(
+                Wait(
+                    attempt,
+                    self.delay_for(attempt, retry_ms, rand=rng.random()),
+                    self.delay_for(attempt, retry_ms, rand=0.0),
+                    self.delay_for(attempt, retry_ms, rand=0.5),
+                    self.delay_for(attempt, retry_ms, rand=1.0),
+                )
+            )
+        return out
