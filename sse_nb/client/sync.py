@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _runtime
 from .._display import panel_bundle
 from ..errors import SourceClosed
-from ..protocol import Event, ReadyState
+from ..protocol import Event, ReadyState, ReconnectPolicy
 from .delivery import Received
 from .options import Listener, SourceOptions
 from .source import AsyncEventSource, Transition
@@ -193,11 +193,6 @@ class EventSource:
     def policy(self) -> ReconnectPolicy:
         """How the source waits between connection attempts."""
         return self._source.policy
-
-    @property
-    def retry(self) -> int | None:
-        """The reconnection time the server asked for with ``retry:``, in ms."""
-        return self._source.retry
 
     @property
     def last_event_id(self) -> str:
