@@ -278,3 +278,49 @@ def test_timelines_mark_a_gap_the_server_signalled() -> None:
             es.close()
             client_view.close()
             server_view.close()
+
+
+def test_a_panel_that_fails_is_logged_and_the_text_is_shown(
+    server: EventServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sse_nb._display import panel_bundle
+
+    with caplog.at_level("WARNING", logger="sse_nb.display"):
+        bundle = panel_bundle(server, "NoSuchPanel")
+    assert bundle == {"text/plain": repr(server)}
+    (record,) = [r for r in caplog.records if r.name == "sse_nb.display"]
+    assert "NoSuchPanel failed" in record.getMessage()
+    assert record.exc_info is not None  # the traceback is kept, not swallowed
+
+
+def test_a_view_closes_its_own_flusher_but_not_a_shared_one(server: EventServer) -> None:
+    from sse_nb.widgets import Flusher
+
+    es = EventSource(server.url)
+    shared = Flusher()
+    own, borrowing = StatusLight(es), StatusLight(es, flusher=shared)
+    try:
+        own.close()
+        borrowing.close()
+        assert own.follower.owns_flusher and not borrowing.follower.owns_flusher
+        shared.add(lambda: None)
+        shared.request()
+        wait_until(lambda: shared.flushes >= 1, what="the shared flusher still running")
+    finally:
+        es.close()
+        shared.close()
+
+
+def test_messages_from_the_page_are_read_into_their_typed_form() -> None:
+    from sse_nb.widgets.contracts import page_message as read
+
+    assert read({"kind": "drop", "id": 5}) == {"kind": "drop", "id": "5"}
+    assert read({"kind": "drop"}) == {"kind": "drop", "id": None}
+    assert read({"kind": "publish", "data": None}) == {"kind": "publish", "data": "", "event": ""}
+    assert read({"kind": "events", "rows": [[1, "a"], "junk", 3]}) == {
+        "kind": "events",
+        "rows": [[1, "a"]],
+    }
+    assert read({"kind": "events", "rows": "junk"}) == {"kind": "events", "rows": []}
+    for junk in (None, "sync", [], {"kind": "rm -rf"}, {"no": "kind"}):
+        assert read(junk) is None

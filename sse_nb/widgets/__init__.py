@@ -1,11 +1,14 @@
 """Widgets that show clients and servers at work; they observe, they never open sockets.
 
 Imported lazily (``import sse_nb`` does not load ipywidgets): ``from sse_nb.widgets import ...``.
+``contracts`` spells what a view needs from a client or a server and every message it exchanges
+with its page; ``Follower`` is how a view follows its source, flushes and stops.
 """
 
 from __future__ import annotations
 
 from ._batch import FLUSH_HZ, Flusher
+from ._observe import Follower
 from .browser import BrowserEventSource
 from .client import ClientPanel
 from .server import ServerPanel
@@ -20,6 +23,7 @@ __all__ = [
     "ClientPanel",
     "EventTable",
     "Flusher",
+    "Follower",
     "ServerPanel",
     "StatusLight",
     "Timeline",

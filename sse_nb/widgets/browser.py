@@ -49,6 +49,7 @@ import traitlets
 
 from ..protocol import GAP_EVENT, ReadyState
 from ._batch import FLUSH_HZ
+from .contracts import BrowserOpen, ObservedServer, page_message
 
 __all__ = [
     "BROWSER_HISTORY",
@@ -129,7 +130,7 @@ class BrowserEventSource:
 
     def __init__(
         self,
-        url_or_server: Any,
+        url_or_server: str | ObservedServer,
         *,
         mode: str = "auto",
         channel: str | None = None,
@@ -139,8 +140,8 @@ class BrowserEventSource:
     ) -> None:
         if mode not in ROUTES:
             raise ValueError(f"mode must be one of {ROUTES}, got {mode!r}")
+        self.server: ObservedServer | None = None
         if isinstance(url_or_server, str):
-            self.server: Any = None
             self.url = url_or_server
         else:
             self.server = url_or_server
@@ -250,15 +251,14 @@ class BrowserEventSource:
         client = f"{self._base_id}-{len(self.client_ids) + 1}"
         url = _with_query(self._route_url(), client=client)
         self.client_ids.append(client)
-        self.view.send(
-            {
-                "kind": "open",
-                "url": url,
-                "client": client,
-                "route": self.route,
-                "last_event_id": self._resume_from,
-            }
-        )
+        message: BrowserOpen = {
+            "kind": "open",
+            "url": url,
+            "client": client,
+            "route": self.route,
+            "last_event_id": self._resume_from,
+        }
+        self.view.send(message)
 
     def _tell_server(self, client: str, reason: str) -> None:
         if self.server is None or not client:
@@ -268,23 +268,25 @@ class BrowserEventSource:
         except Exception as exc:  # a stopped server has nothing left to tell
             log.debug("client_closed(%r) failed: %s", client, exc)
 
-    def _on_page_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, dict):
+    def _on_page_msg(self, _widget: Any, content: object, _buffers: Any) -> None:
+        msg = page_message(content)
+        if msg is None:
             return
-        kind = content.get("kind")
-        if kind == "hello":
+        if msg["kind"] == "hello":
             if self.page is not None and self._resume_from is None and self.last_event_id:
                 # A new page (a reload): it has no last id of its own, the kernel remembers it.
                 self._resume_from = self.last_event_id
-            self.page = {k: str(content.get(k) or "") for k in ("origin", "hostname", "base_url")}
+            self.page = {
+                "origin": msg["origin"],
+                "hostname": msg["hostname"],
+                "base_url": msg["base_url"],
+            }
             if self._want_open:
                 self._send_open()
-        elif kind == "events":
-            rows = content.get("rows")
-            if isinstance(rows, list):
-                with self._lock:
-                    self._history.extend(r for r in rows if isinstance(r, list))
-        elif kind == "closed":
-            self._tell_server(str(content.get("client") or ""), "client closed")
-        elif kind == "reopen":
+        elif msg["kind"] == "events":
+            with self._lock:
+                self._history.extend(msg["rows"])
+        elif msg["kind"] == "closed":
+            self._tell_server(msg["client"], "client closed")
+        elif msg["kind"] == "reopen":
             self.open()

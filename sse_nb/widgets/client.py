@@ -12,6 +12,7 @@ from typing import Any
 import ipywidgets
 
 from ._batch import Flusher
+from .contracts import ObservedClient
 from .status import StatusLight
 from .table import PAGE_ROWS, EventTable
 
@@ -21,7 +22,7 @@ __all__ = ["ClientPanel"]
 class ClientPanel(ipywidgets.VBox):  # type: ignore[misc]
     """``ClientPanel(es)``: watch an ``EventSource``, close it and reconnect it by hand."""
 
-    def __init__(self, source: Any, *, max_rows: int = PAGE_ROWS, **kwargs: Any) -> None:
+    def __init__(self, source: ObservedClient, *, max_rows: int = PAGE_ROWS, **kwargs: Any) -> None:
         self.source = source
         self.flusher = Flusher()
         self.status = StatusLight(source, flusher=self.flusher)

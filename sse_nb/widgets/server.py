@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anywidget
 import traitlets
 
 from ._batch import Flusher
-from ._observe import Subscriptions, stop_following
+from ._observe import Follower, stop_following
+from .contracts import ClientRow, ObservedServer, page_message
+
+if TYPE_CHECKING:
+    from ..server import ClientInfo
 
 __all__ = ["MAX_CLIENT_ROWS", "ServerPanel", "client_row"]
 
@@ -30,25 +34,20 @@ MAX_CLIENT_ROWS = 200
 log = logging.getLogger(__name__)
 
 
-def client_row(info: Any) -> dict[str, Any]:
+def client_row(info: ClientInfo) -> ClientRow:
     """A ``ClientInfo`` as plain JSON values for the page."""
-
-    def get(name: str, default: Any = None) -> Any:
-        return getattr(info, name, default)
-
-    gap = get("gap")
     return {
-        "id": str(get("id", "")),
-        "remote": str(get("remote", "") or ""),
-        "channel": str(get("channel", "") or ""),
-        "state": str(get("state", "") or ""),
-        "connected_at": get("connected_at"),
-        "closed_at": get("closed_at"),
-        "last_event_id": "" if get("last_event_id") is None else str(get("last_event_id")),
-        "resumed_from": "" if get("resumed_from") is None else str(get("resumed_from")),
-        "events_sent": int(get("events_sent", 0) or 0),
-        "close_reason": str(get("close_reason") or ""),
-        "gap": "" if not gap else str(gap),
+        "id": str(info.id),
+        "remote": str(info.remote or ""),
+        "channel": str(info.channel or ""),
+        "state": str(info.state or ""),
+        "connected_at": info.connected_at,
+        "closed_at": info.closed_at,
+        "last_event_id": "" if info.last_event_id is None else str(info.last_event_id),
+        "resumed_from": "" if info.resumed_from is None else str(info.resumed_from),
+        "events_sent": int(info.events_sent or 0),
+        "close_reason": str(info.close_reason or ""),
+        "gap": "" if not info.gap else str(info.gap),
     }
 
 
@@ -66,16 +65,16 @@ class ServerPanel(anywidget.AnyWidget):
     #: The server's event-log failure (``server.log_error``), empty while the log works.
     log_error = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, server: Any, *, flusher: Flusher | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, server: ObservedServer, *, flusher: Flusher | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.server = server
-        self._owns_flusher = flusher is None
-        self.flusher = flusher if flusher is not None else Flusher()
-        self.flusher.add(self._flush)
         self._note = ""
         self._shown: tuple[Any, ...] = ()
-        self._subs = Subscriptions()
-        self._subs.add(server.on_change(self.flusher.request))
+        self.follower = Follower(self._flush, flusher)
+        self.flusher = self.follower.flusher
+        self.follower.follow(server.on_change(self.follower.request))
         self.on_msg(self._on_page_msg)
         self.flusher.request()
 
@@ -96,23 +95,22 @@ class ServerPanel(anywidget.AnyWidget):
         with self.hold_sync():
             self.running, self.url, self.published, self.log_error = values[:4]
             if rows != self.clients:
-                self.clients = rows
+                self.clients = cast("list[dict[str, Any]]", rows)  # the trait holds plain dicts
             self.message = self._note
         # Look once more a flush later: a notice may come before the registry settles.
         self.flusher.request()
 
-    def _on_page_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, dict):
+    def _on_page_msg(self, _widget: Any, content: object, _buffers: Any) -> None:
+        msg = page_message(content)
+        if msg is None:
             return
-        kind = content.get("kind")
+        kind = msg["kind"]
         try:
-            if kind == "publish":
-                event = content.get("event") or None
-                new_id = self.server.publish(str(content.get("data", "")), event=event)
+            if msg["kind"] == "publish":
+                new_id = self.server.publish(msg["data"], event=msg["event"] or None)
                 self._note = f"published id {new_id}"
-            elif kind == "drop":
-                target = content.get("id")
-                n = self.server.disconnect(None if target is None else str(target))
+            elif msg["kind"] == "drop":
+                n = self.server.disconnect(msg["id"])
                 self._note = f"dropped {n} connection(s)"
         except Exception as exc:  # shown in the panel: a bad input must not pass silently
             log.warning("server panel action %r failed: %s", kind, exc)

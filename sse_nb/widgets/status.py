@@ -16,7 +16,8 @@ import traitlets
 
 from ..protocol import ReadyState
 from ._batch import Flusher
-from ._observe import Subscriptions, describe_error, stop_following
+from ._observe import Follower, describe_error, stop_following
+from .contracts import ObservedClient
 
 __all__ = ["StatusLight"]
 
@@ -38,19 +39,16 @@ class StatusLight(anywidget.AnyWidget):
     gap = traitlets.Unicode("").tag(sync=True)
     url = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, source: Any, *, flusher: Flusher | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, source: ObservedClient, *, flusher: Flusher | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.source = source
         self._shown: tuple[Any, ...] = ()
-        self._owns_flusher = flusher is None
-        self.flusher = flusher if flusher is not None else Flusher()
-        self.flusher.add(self._flush)
-        self._subs = Subscriptions()
-        self._subs.add(source.on("state", self._changed))
-        self._subs.add(source.on("*", self._changed))
-        self.flusher.request()
-
-    def _changed(self, _arg: Any = None) -> None:
+        self.follower = Follower(self._flush, flusher)
+        self.flusher = self.follower.flusher
+        self.follower.follow(source.on("state", self.follower.request))
+        self.follower.follow(source.on("*", self.follower.request))
         self.flusher.request()
 
     def _flush(self) -> None:

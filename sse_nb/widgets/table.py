@@ -29,7 +29,8 @@ import traitlets
 
 from ..protocol import Event
 from ._batch import Flusher
-from ._observe import Subscriptions, stop_following
+from ._observe import Follower, stop_following
+from .contracts import ObservedClient, Row, RowsMessage, page_message
 
 __all__ = ["MAX_CELL_CHARS", "PAGE_ROWS", "EventTable", "Row"]
 
@@ -40,9 +41,6 @@ PAGE_ROWS = 1_000
 #: Characters of an event's data sent to the page per row: a row is one line; the whole data
 #: stays in the source's history.
 MAX_CELL_CHARS = 2_000
-
-#: A row as sent to the page: number, id, type, data, time received (epoch seconds).
-Row = tuple[int, str, str, str, float]
 
 
 class EventTable(anywidget.AnyWidget):
@@ -70,7 +68,7 @@ class EventTable(anywidget.AnyWidget):
 
     def __init__(
         self,
-        source: Any = None,
+        source: ObservedClient | None = None,
         *,
         max_rows: int = PAGE_ROWS,
         flusher: Flusher | None = None,
@@ -89,13 +87,11 @@ class EventTable(anywidget.AnyWidget):
         self.messages_sent = 0
         #: Rows carried by those messages (a burst beyond ``max_rows`` is counted, not sent).
         self.rows_sent = 0
-        self._owns_flusher = flusher is None
-        self.flusher = flusher if flusher is not None else Flusher()
-        self.flusher.add(self._flush)
-        self._subs = Subscriptions()
+        self.follower = Follower(self._flush, flusher)
+        self.flusher = self.follower.flusher
         self.on_msg(self._on_page_msg)
         if source is not None:
-            self._subs.add(source.on("*", self._on_event))
+            self.follower.follow(source.on("*", self._on_event))
 
     @property
     def rows(self) -> list[Row]:
@@ -104,7 +100,7 @@ class EventTable(anywidget.AnyWidget):
             return list(self._window)
 
     @property
-    def history(self) -> list[Any]:
+    def history(self) -> list[Any]:  # the source's ``Received`` records, or ``Row`` tuples
         """The full history: the source's own when there is a source, else the kept rows."""
         if self.source is not None:
             return list(self.source.history)
@@ -129,8 +125,9 @@ class EventTable(anywidget.AnyWidget):
             )
         self.flusher.request()
 
-    def _on_page_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if isinstance(content, dict) and content.get("kind") == "sync":
+    def _on_page_msg(self, _widget: Any, content: object, _buffers: Any) -> None:
+        msg = page_message(content)
+        if msg is not None and msg["kind"] == "sync":
             with self._lock:
                 self._sync = True
             self.flusher.request()
@@ -139,16 +136,17 @@ class EventTable(anywidget.AnyWidget):
         with self._lock:
             count, sync = self._count, self._sync
             if sync:
-                kind, rows = "reset", list(self._window)
+                message: RowsMessage = {"kind": "reset", "rows": list(self._window), "total": count}
             elif count > self._sent:
-                kind, rows = "rows", [r for r in self._window if r[0] > self._sent]
+                rows = [r for r in self._window if r[0] > self._sent]
+                message = {"kind": "rows", "rows": rows, "total": count}
             else:
                 return
             self._sent, self._sync = count, False
         self.total = count
-        self.send({"kind": kind, "rows": rows, "total": count})
+        self.send(message)
         self.messages_sent += 1
-        self.rows_sent += len(rows)
+        self.rows_sent += len(message["rows"])
 
     def close(self) -> None:
         """Stop following the source and close the widget."""

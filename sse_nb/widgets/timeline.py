@@ -11,8 +11,9 @@ from and the reason it closed. The page draws an SVG, with every label as a text
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import anywidget
 import traitlets
@@ -20,20 +21,25 @@ import traitlets
 from ..protocol import GAP_EVENT, ReadyState
 from ..server.reasons import LOST
 from ._batch import Flusher
-from ._observe import Subscriptions, stop_following
+from ._observe import Follower, stop_following
+from .contracts import Lane, Mark, ObservedClient, ObservedServer, Segment
+
+if TYPE_CHECKING:
+    from ..client import Transition
+    from ..server import ClientInfo
 
 __all__ = ["MAX_LANES", "Timeline", "client_lanes", "server_lanes"]
 
 #: Lanes drawn for a server, newest kept: one per connection, so a long session must be cut.
 MAX_LANES = 50
 
-Lane = dict[str, Any]
 
-
-def client_lanes(transitions: list[Any], gap: dict[str, Any] | None = None) -> list[Lane]:
+def client_lanes(
+    transitions: Sequence[Transition], gap: dict[str, Any] | None = None
+) -> list[Lane]:
     """One lane for a client, from its state transitions."""
-    segments: list[dict[str, Any]] = []
-    marks: list[dict[str, Any]] = []
+    segments: list[Segment] = []
+    marks: list[Mark] = []
     opened = False
     for i, tr in enumerate(transitions):
         end = transitions[i + 1].time if i + 1 < len(transitions) else None
@@ -66,25 +72,25 @@ def client_lanes(transitions: list[Any], gap: dict[str, Any] | None = None) -> l
     return [{"label": "client", "segments": segments, "marks": marks}]
 
 
-def server_lanes(clients: list[Any]) -> list[Lane]:
+def server_lanes(clients: Sequence[ClientInfo]) -> list[Lane]:
     """One lane per connection the server knows of, oldest first."""
     lanes: list[Lane] = []
     for c in clients[-MAX_LANES:]:
         start = c.connected_at
         end = c.closed_at
-        marks: list[dict[str, Any]] = []
+        marks: list[Mark] = []
         if c.resumed_from:
             marks.append(
                 {"t": start, "kind": "resume", "label": f"resume from id {c.resumed_from}"}
             )
         else:
             marks.append({"t": start, "kind": "open", "label": "open"})
-        if getattr(c, "gap", None):
+        if c.gap:
             marks.append({"t": start, "kind": "gap", "label": "gap", "detail": str(c.gap)})
-        segments = [{"start": start, "end": end, "kind": "open", "label": c.state}]
+        segments: list[Segment] = [{"start": start, "end": end, "kind": "open", "label": c.state}]
         if end is not None:
             reason = c.close_reason or "closed"
-            kind = "drop" if reason in LOST else "close"
+            kind: Literal["drop", "close"] = "drop" if reason in LOST else "close"
             marks.append({"t": end, "kind": kind, "label": reason})
         label = str(c.id)
         lanes.append({"label": label, "segments": segments, "marks": marks})
@@ -101,37 +107,40 @@ class Timeline(anywidget.AnyWidget):
     #: Epoch seconds of the last update; the page advances open spans from it by its own clock.
     now = traitlets.Float(0.0).tag(sync=True)
 
-    def __init__(self, source: Any, *, flusher: Flusher | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        source: ObservedClient | ObservedServer,
+        *,
+        flusher: Flusher | None = None,
+        **kwargs: Any,
+    ) -> None:
         is_server = hasattr(source, "on_change") and hasattr(source, "clients")
         super().__init__(kind="server" if is_server else "client", **kwargs)
         self.source = source
-        self._owns_flusher = flusher is None
-        self.flusher = flusher if flusher is not None else Flusher()
-        self.flusher.add(self._flush)
-        self._subs = Subscriptions()
+        self.follower = Follower(self._flush, flusher)
+        self.flusher = self.follower.flusher
         if is_server:
-            self._subs.add(source.on_change(self.flusher.request))
+            server = cast("ObservedServer", source)
+            self.follower.follow(server.on_change(self.follower.request))
         else:
-            self._subs.add(source.on("state", self._changed))
-            self._subs.add(source.on(GAP_EVENT, self._changed))
-        self.flusher.request()
-
-    def _changed(self, _arg: Any = None) -> None:
+            client = cast("ObservedClient", source)
+            self.follower.follow(client.on("state", self.follower.request))
+            self.follower.follow(client.on(GAP_EVENT, self.follower.request))
         self.flusher.request()
 
     def build(self) -> list[Lane]:
         """The lanes for the source's current state."""
-        s = self.source
         if self.kind == "server":
-            return server_lanes(list(s.clients))
-        return client_lanes(list(s.transitions), s.gap)
+            return server_lanes(list(cast("ObservedServer", self.source).clients))
+        client = cast("ObservedClient", self.source)
+        return client_lanes(list(client.transitions), client.gap)
 
     def _flush(self) -> None:
         lanes = self.build()
         if lanes == self.lanes:
             return
         with self.hold_sync():
-            self.lanes = lanes
+            self.lanes = cast("list[dict[str, Any]]", lanes)  # the trait holds plain dicts
             self.now = time.time()
         # Look once more a flush later: a notice may come before the state settles.
         self.flusher.request()
