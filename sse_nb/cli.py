@@ -156,7 +156,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     )
     ticker = Ticker(server, args.ticker).start() if args.ticker else None
-    _out(f"serving {server.url}{where}  (Ctrl-C stops)")
+    listening = ", ".join(server.addresses)
+    if any(not a.startswith(("127.", "[::1]", "localhost")) for a in server.addresses):
+        # Bound beyond this machine: say where, not just the loopback URL (the server also
+        # logs a warning to stderr).
+        _out(f"serving {server.url}{where}  (listening on {listening}; Ctrl-C stops)")
+    else:
+        _out(f"serving {server.url}{where}  (Ctrl-C stops)")
     if not sys.stdin.isatty():
         threading.Thread(target=_publish_stdin, args=(server,), daemon=True).start()
     try:

@@ -161,6 +161,16 @@ def test_serve_with_a_log_it_cannot_open_exits_1_with_one_line_naming_the_file(
     assert f"cannot open the event log {missing}" in done.stderr
 
 
+def test_serve_on_every_interface_prints_the_real_address_and_a_warning(
+    spawn: type[Proc],
+) -> None:
+    server = spawn("serve", "--host", "0.0.0.0", "--port", "0")
+    m = server.wait_line(r"serving http://127\.0\.0\.1:(\d+)/events +\(listening on (\S+);")
+    assert m.group(2) == f"0.0.0.0:{m.group(1)}"
+    server.wait_line(r"listens on 0\.0\.0\.0:\d+, reachable from other machines", stream="err")
+    assert server.finish() == 0
+
+
 def test_serve_publishes_each_stdin_line_to_listeners(spawn: type[Proc]) -> None:
     server = spawn("serve", "--port", "0", stdin=subprocess.PIPE)
     url = server.wait_line(r"serving (http://\S+)").group(1)

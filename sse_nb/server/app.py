@@ -16,6 +16,8 @@ and feeds subscribers itself, so ``publish()`` and ``open_stream()`` hand those 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -39,11 +41,19 @@ from .channels import (
 )
 from .connection import MAX_QUEUED_BYTES, ClientInfo, Connection
 from .cors import CorsPolicy
-from .handler import EventStreamHandler
+from .handler import EventStreamHandler, hide_token, host_allowed
 from .hooks import Callback, Hooks
+from .listener import (
+    BODY_TIMEOUT,
+    HEADER_TIMEOUT,
+    MAX_HEADER_BYTES,
+    MAX_REQUEST_BODY,
+    Listener,
+    default_max_connections,
+)
 from .log import DEFAULT_HISTORY, EventLog, MemoryLog, Replay, SQLiteLog
 from .loop import CALL_TIMEOUT, LoopHandle
-from .opening import opening
+from .opening import is_malformed, opening
 from .play import PLAY_PREFIX, Player
 from .reasons import CloseReason
 from .registry import MAX_CLOSED_CLIENTS, ClientRegistry
@@ -68,6 +78,35 @@ PUBLISH_WAIT = 5.0
 FINAL_LINGER = 5.0
 
 _HEARTBEAT = encode_comment("")
+logger = logging.getLogger("sse_nb.server")
+access_log = logging.getLogger("tornado.access")
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _log_request(handler: tornado.web.RequestHandler) -> None:
+    """Tornado's access log line, with any ``?token=`` hidden (also on 404s of other paths)."""
+    status = handler.get_status()
+    if status < 400:
+        log = access_log.info
+    elif status < 500:
+        log = access_log.warning
+    else:
+        log = access_log.error
+    request = handler.request
+    log(
+        "%d %s %s (%s) %.2fms",
+        status,
+        request.method,
+        hide_token(request.uri or ""),
+        request.remote_ip,
+        1000.0 * request.request_time(),
+    )
 
 
 class _LogHost:
@@ -111,9 +150,13 @@ class EventServer:
     ``retry``: reconnection delay in ms, sent as ``retry:`` on connect.
     ``cors``: ``None``, ``"*"`` or a list of allowed origins (see :meth:`allow_origin`).
     ``token``: when set, requests need ``Authorization: Bearer <token>`` or ``?token=``
-    (else 401).
+    (else 401); an empty token is refused.
     ``log``: an :class:`EventLog`, or a file path for a SQLite log (replay survives restarts).
     ``queue_limit``: bytes a client may fall behind before it is dropped as a slow consumer.
+    ``max_connections``: open connections beyond which new ones are answered 503 with
+    ``Retry-After`` (default: the file descriptors still free at ``start()``, less a reserve).
+    ``allowed_hosts``: ``Host`` names answered besides ``localhost``, IP addresses and the bound
+    host (``"*"``: any); other names get 403, which stops DNS rebinding (``docs/security.md``).
     ``reuse_port``: bind with ``SO_REUSEPORT``, so several processes serve one port (with a
     shared log such as ``RedisEventLog``; see docs/scale-out.md).
 
@@ -135,11 +178,36 @@ class EventServer:
         name: str | None = None,
         queue_limit: int = MAX_QUEUED_BYTES,
         reuse_port: bool = False,
+        max_connections: int | None = None,
+        allowed_hosts: str | list[str] | tuple[str, ...] | None = None,
     ) -> None:
         if retry is not None:
             check_retry(retry)
         if heartbeat is not None and heartbeat < 0:
             raise ValueError(f"heartbeat must be >= 0 seconds or None, not {heartbeat!r}")
+        if token is not None and (not isinstance(token, str) or not token.strip()):
+            raise ValueError(
+                "token must be a non-empty str (an empty one would let `?token=` in); "
+                "use token=None for no token"
+            )
+        if max_connections is not None and (
+            isinstance(max_connections, bool)
+            or not isinstance(max_connections, int)
+            or max_connections < 1
+        ):
+            raise ValueError(f"max_connections must be a positive int, not {max_connections!r}")
+        self.max_connections = max_connections
+        if allowed_hosts == "*":
+            self._any_host = True
+            self._hosts: frozenset[str] = frozenset()
+        else:
+            self._any_host = False
+            names = [allowed_hosts] if isinstance(allowed_hosts, str) else list(allowed_hosts or [])
+            if not all(isinstance(n, str) and n and not is_malformed(n) for n in names):
+                raise ValueError(f"allowed_hosts must be host names, not {allowed_hosts!r}")
+            plain = {n.lower().rstrip(".") for n in names}
+            self._hosts = frozenset(plain | {f"{n}." for n in plain})
+        self._listener: Listener | None = None
         self.host, self._requested_port, self._port = host, port, None
         self.heartbeat, self.retry, self.token = heartbeat or None, retry, token
         self.queue_limit = queue_limit
@@ -233,6 +301,10 @@ class EventServer:
     def cors_origin_for(self, origin: str | None) -> str | None:
         """The ``Access-Control-Allow-Origin`` value for a request from ``origin``, if allowed."""
         return self._cors.origin_for(origin)
+
+    def host_allowed(self, host: str | None, local_port: int | None) -> bool:
+        """Whether a request with this ``Host`` header is answered (else 403)."""
+        return self._any_host or host_allowed(host, local_port, self.host, self._hosts)
 
     def accepting(self, channel: str) -> bool:
         """False once the channel is closed or the server stopped for good (answer 204)."""
@@ -507,17 +579,46 @@ class EventServer:
     def _start_on_loop(self) -> None:
         if self._http is not None:
             return
-        app = tornado.web.Application(self.handlers() + self._player.handlers(self.token))
-        http = tornado.httpserver.HTTPServer(app)
+        app = tornado.web.Application(
+            self.handlers() + self._player.handlers(self.token), log_function=_log_request
+        )
+        http = tornado.httpserver.HTTPServer(
+            app,
+            idle_connection_timeout=HEADER_TIMEOUT,
+            max_header_size=MAX_HEADER_BYTES,
+            max_body_size=MAX_REQUEST_BODY,
+            body_timeout=BODY_TIMEOUT,
+        )
         sockets = tornado.netutil.bind_sockets(
             self._requested_port, self.host, reuse_port=self._reuse_port
         )
-        http.add_sockets(sockets)
+        self._listener = Listener(http, sockets, self.max_connections or default_max_connections())
+        self._listener.start()
         self._port = sockets[0].getsockname()[1]
         self._http = http
         self._schedule_heartbeat()
         if self._shared is not None:
             self._shared.attach(_LogHost(self), self._loop.get())
+        exposed = [a for a in self.addresses if not _loopback(a.rpartition(":")[0].strip("[]"))]
+        if exposed:
+            logger.warning(
+                "sse_nb: %s listens on %s, reachable from other machines%s",
+                self.name,
+                ", ".join(exposed),
+                "" if self.token else "; anyone who can reach it reads every stream (set a token)",
+            )
+
+    @property
+    def addresses(self) -> list[str]:
+        """The ``host:port`` addresses really listened on (``0.0.0.0``: every interface)."""
+        listener = self._listener
+        if listener is None:
+            return []
+        found = []
+        for sock in listener.sockets:
+            host, port = sock.getsockname()[:2]
+            found.append(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+        return found
 
     def _schedule_heartbeat(self) -> None:
         if self.heartbeat is None:
@@ -572,6 +673,8 @@ class EventServer:
         http, self._http = self._http, None
         if http is None:
             return
+        if self._listener is not None:
+            self._listener.stop()
         http.stop()
         task = asyncio.ensure_future(http.close_all_connections())
         self._background.add(task)

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tornado.iostream import IOStream, StreamClosedError
+from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
 
 from ..protocol import Gap
 from .reasons import CloseReason
@@ -117,7 +117,8 @@ class Connection:
         self.channel = channel
         self._stream: IOStream | None = stream
         # Direct sends are only correct on a plain socket (TLS must go through the stream).
-        self._sock: socket.socket | None = stream.socket if type(stream) is IOStream else None
+        plain = isinstance(stream, IOStream) and not isinstance(stream, SSLIOStream)
+        self._sock: socket.socket | None = stream.socket if plain else None
         self.resumed_from = resumed_from
         self.gap = gap
         self.queue_limit = queue_limit

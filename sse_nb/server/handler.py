@@ -2,8 +2,11 @@
 
 Lifecycle of one request (``docs/server-lifecycle.md`` draws it):
 
-1. Check: channel name (404), token (401), closed channel or server stopped for good (204, which
-   per HTML "Server-sent events" makes a browser stop reconnecting), CORS preflight (OPTIONS).
+1. Check, in ``prepare()`` before any request body is read (``stream_request_body``): a token
+   in the query is hidden from the access log, ``Host`` (403, against DNS rebinding), token
+   (401), body size (413, :data:`~sse_nb.server.listener.MAX_REQUEST_BODY`); then channel name
+   (404), closed channel or server stopped for good (204, which per HTML "Server-sent events"
+   makes a browser stop reconnecting), CORS preflight (OPTIONS).
 2. Take the socket over from Tornado (``detach()``), as WebSocket handlers do: the response is
    written by :class:`~sse_nb.server.connection.Connection` with plain non-blocking sends, with
    no chunked framing and no per-event flush future. The body ends when the connection closes
@@ -13,42 +16,150 @@ Lifecycle of one request (``docs/server-lifecycle.md`` draws it):
    write. Nothing can be published in between, so the seam loses and duplicates nothing.
 4. Read from the socket until it closes: that read is the close detection. End of stream is
    "client closed"; an ETIMEDOUT (TCP_USER_TIMEOUT expired while heartbeats went unacknowledged)
-   is "heartbeat failed".
+   is "heartbeat failed". A client has nothing more to send: past
+   :data:`MAX_BYTES_AFTER_REQUEST` it is cut ("client sent data"), so a client that keeps
+   sending cannot keep the loop busy reading and dropping its bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hmac
+import ipaddress
 import socket
+from typing import Any
 
 import tornado.web
 from tornado.iostream import IOStream, StreamClosedError
 
 from .channels import CHANNEL_PATTERN
 from .connection import Connection
+from .listener import BODY_TIMEOUT, MAX_REQUEST_BODY
 from .opening import GAP_HEADER, is_malformed
 from .reasons import CloseReason
 from .seam import StreamHost, StreamRequest
 
-__all__ = ["CHANNEL_PATTERN", "MAX_CLIENT_ID_LENGTH", "TCP_USER_TIMEOUT_MS", "EventStreamHandler"]
+__all__ = [
+    "CHANNEL_PATTERN",
+    "LOOPBACK_NAMES",
+    "MAX_BYTES_AFTER_REQUEST",
+    "MAX_CLIENT_ID_LENGTH",
+    "TCP_USER_TIMEOUT_MS",
+    "EventStreamHandler",
+    "hide_token",
+    "host_allowed",
+]
 
 #: Longest ``client`` query parameter accepted as a registry id.
 MAX_CLIENT_ID_LENGTH = 128
 #: Bytes read at a time while watching for the peer's close (a client sends nothing else).
 _READ_CHUNK = 4096
+#: Bytes a client may send after its request before it is cut: room for a pipelined request
+#: or a proxy's stray bytes, not for a stream that keeps the loop reading and dropping.
+MAX_BYTES_AFTER_REQUEST = 16 * 1024
+#: ``Host`` names that always mean this machine (Jupyter's ``local_hostnames`` default).
+LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
 #: TCP_USER_TIMEOUT (ms): how long sent data may stay unacknowledged before the kernel declares
 #: the peer gone. With heartbeats always putting data in flight, a vanished peer (no FIN, no RST)
 #: is detected within about one heartbeat period plus this.
 TCP_USER_TIMEOUT_MS = 5_000
 
 
+def hide_token(uri: str) -> str:
+    """``uri`` with the value of every ``token`` query parameter replaced, for logs."""
+    path, sep, query = uri.partition("?")
+    if not sep or "token" not in query:
+        return uri
+    parts = query.split("&")
+    hidden = ["token=[hidden]" if p.partition("=")[0] == "token" else p for p in parts]
+    return f"{path}?{'&'.join(hidden)}"
+
+
+def host_allowed(
+    host_header: str | None, local_port: int | None, bound: str, extra: frozenset[str]
+) -> bool:
+    """Whether a request's ``Host`` is one this server answers (the DNS-rebinding check).
+
+    A web page that rebinds its own name to 127.0.0.1 makes the browser connect to this port
+    with ``Host: <its name>:<this port>``. So a name is allowed when it is ``localhost``, the
+    bound host or in ``extra``; an IP address literal always is (no page can rebind one). A
+    ``Host`` naming another port came through a proxy that forwarded the browser's ``Host``
+    (jupyter-server-proxy does) and made its own check: allowed. No ``Host`` at all is an
+    HTTP/1.0 client, never a browser: allowed.
+    """
+    if host_header is None:
+        return True
+    host = host_header.strip().lower()
+    port: int | None = 80
+    if host.startswith("["):  # [v6]:port
+        name, _, rest = host[1:].partition("]")
+        if rest.startswith(":"):
+            port = int(rest[1:]) if rest[1:].isdigit() else None
+    else:
+        name, sep, rest = host.rpartition(":")
+        if not sep:
+            name = host
+        else:
+            port = int(rest) if rest.isdigit() else None
+    if not name:
+        return False
+    if name in LOOPBACK_NAMES or name == bound.lower() or name in extra:
+        return True
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    return local_port is not None and port is not None and port != local_port
+
+
+@tornado.web.stream_request_body
 class EventStreamHandler(tornado.web.RequestHandler):
     """Serves ``/events`` and ``/events/<channel>`` for one server (a :class:`StreamHost`)."""
 
     def initialize(self, server: StreamHost, channel: str | None = None) -> None:
         self.server = server
         self.fixed_channel = channel
+
+    # -- checks before the body ------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Runs once the headers are in and before any body byte is read."""
+        # A token in the query must not reach Tornado's access log (a 4xx is logged as a
+        # warning, which a notebook shows): the handler reads its arguments, not this string.
+        self.request.uri = hide_token(self.request.uri or "")
+        self.request.query = hide_token(f"?{self.request.query}")[1:]
+        connection: Any = self.request.connection
+        if hasattr(connection, "set_max_body_size"):
+            # Also under mount(), whose application may allow bodies of any size.
+            connection.set_max_body_size(MAX_REQUEST_BODY)
+            connection.set_body_timeout(BODY_TIMEOUT)
+        if not self._host_allowed():
+            self._finish_plain(403)
+            return
+        if self.request.method != "OPTIONS" and not self._authorized():
+            # A preflight carries no credentials (Fetch standard), so it is not asked for them.
+            self._finish_plain(401, {"WWW-Authenticate": "Bearer"})
+            return
+        length = self.request.headers.get("Content-Length", "0")
+        if not length.isdigit() or int(length) > MAX_REQUEST_BODY:
+            self._finish_plain(413)
+            return
+
+    def data_received(self, chunk: bytes) -> None:
+        """A request body is read (at most MAX_REQUEST_BODY) and dropped: a stream needs none."""
+
+    def _host_allowed(self) -> bool:
+        local_port: int | None = None
+        stream = getattr(self.request.connection, "stream", None)
+        sock = getattr(stream, "socket", None)
+        if sock is not None:
+            try:
+                local_port = sock.getsockname()[1]
+            except (OSError, IndexError, TypeError):
+                local_port = None
+        return self.server.host_allowed(self.request.headers.get("Host"), local_port)
 
     # -- shared checks -------------------------------------------------------------------
 
@@ -87,7 +198,12 @@ class EventStreamHandler(tornado.web.RequestHandler):
         # The browser sends the header on reconnect; clients that cannot set headers use the
         # query parameter. Read raw: Tornado's argument decoding would rewrite control chars.
         value = self.request.headers.get("Last-Event-ID")
-        if not value:
+        if value:
+            # Tornado decodes header bytes as latin-1; browsers send the id as UTF-8. Bytes
+            # that are not UTF-8 are kept as they came (looked up, and missed, as sent).
+            with contextlib.suppress(UnicodeError):
+                value = value.encode("latin-1").decode("utf-8")
+        else:
             raw = self.request.query_arguments.get("lastEventId")
             value = raw[-1].decode("utf-8", "replace") if raw else None
         return value or None
@@ -129,9 +245,6 @@ class EventStreamHandler(tornado.web.RequestHandler):
 
     async def _stream(self, channel: str | None) -> None:
         name = self.fixed_channel or channel or "default"
-        if not self._authorized():
-            self._finish_plain(401, {"WWW-Authenticate": "Bearer"})
-            return
         if not self.server.accepting(name):
             # HTML "Server-sent events": a 204 No Content makes the user agent fail the
             # connection, i.e. stop reconnecting for good.
@@ -168,9 +281,11 @@ class EventStreamHandler(tornado.web.RequestHandler):
 
     async def _watch_close(self, stream: IOStream, conn: Connection) -> None:
         reason = CloseReason.CLIENT_CLOSED
+        received = 0
         try:
-            while True:
-                await stream.read_bytes(_READ_CHUNK, partial=True)
+            while received <= MAX_BYTES_AFTER_REQUEST:
+                received += len(await stream.read_bytes(_READ_CHUNK, partial=True))
+            reason = CloseReason.CLIENT_SENT_DATA
         except StreamClosedError as exc:
             real = exc.real_error
             if isinstance(real, OSError) and real.errno == errno.ETIMEDOUT:

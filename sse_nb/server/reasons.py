@@ -29,6 +29,8 @@ class CloseReason(str, enum.Enum):
     SLOW_CONSUMER = "slow consumer"
     #: ``stop()`` ended every stream.
     SERVER_STOPPED = "server stopped"
+    #: The client kept sending after its request, past ``MAX_BYTES_AFTER_REQUEST``.
+    CLIENT_SENT_DATA = "client sent data"
 
     # Shown as the value, in text and in f-strings alike, as ``enum.StrEnum`` (3.11+) does.
     def __str__(self) -> str:

@@ -39,6 +39,10 @@ class StreamHost(Protocol):
     #: When set, requests need ``Authorization: Bearer <token>`` or ``?token=``.
     token: str | None
 
+    def host_allowed(self, host: str | None, local_port: int | None) -> bool:
+        """Whether a request with this ``Host`` header (on this local port) is answered."""
+        ...
+
     def cors_origin_for(self, origin: str | None) -> str | None:
         """The ``Access-Control-Allow-Origin`` value for a request from ``origin``, if allowed."""
         ...

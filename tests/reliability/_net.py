@@ -120,3 +120,9 @@ def loop_tasks(server: EventServer) -> int:
 
 def open_clients(server: EventServer) -> int:
     return sum(c.state == "open" for c in server.clients)
+
+
+def p90(samples: list[float]) -> float:
+    """The 90th percentile: one stall on a loaded machine does not decide a latency test."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
