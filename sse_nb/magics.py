@@ -455,6 +455,16 @@ class SSEMagics(Magics):
             raise UsageError("%sse_status takes no arguments")
         return StatusTable(list(self._rows()))
 
+    @line_magic
+    def sse_conformance(self, line: str) -> Any:
+        """Serve the standard's cases from this kernel and run them against sse_nb's client and,
+        when installed, httpx-sse and requests-sse: a pass/fail grid that fills in live."""
+        if line.strip():
+            raise UsageError("%sse_conformance takes no arguments")
+        from .lab.conformance import Conformance
+
+        return Conformance().run()
+
     def _rows(self) -> Iterator[tuple[str, ...]]:
         for name, s in self.servers.items():
             srv = s.server

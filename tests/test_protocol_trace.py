@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sse_nb.protocol import Event, EventParser
 from sse_nb.protocol import trace as t
+from sse_nb.protocol.cases import CASES, Case
 from sse_nb.protocol.trace import Step, TracingParser
 from tests.test_protocol_properties import SETTINGS, Result, reference, split, streams
 
@@ -86,3 +88,15 @@ def test_a_crlf_split_between_chunks_is_one_line_end() -> None:
     p.feed(b"")
     assert p.feed(b"\n\r\n") == [Event("message", "a", "", None, None)]
     assert [s.decision for s in p.steps] == [t.DISPATCH]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_each_standard_case_gives_its_events_in_both_parsers_and_the_reference(case: Case) -> None:
+    expected = [tuple(e) for e in case.events]
+    for parser in (EventParser(), TracingParser()):
+        got: list[Event] = []
+        for chunk in case.chunks:
+            got.extend(parser.feed(chunk))
+        assert [(e.type, e.data, e.last_event_id) for e in got] == expected
+    ref_events = reference(case.stream)[0]
+    assert [(e.type, e.data, e.last_event_id) for e in ref_events] == expected

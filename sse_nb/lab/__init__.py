@@ -12,9 +12,14 @@ from typing import Any
 
 from .wait import wait_until
 
-__all__ = ["BackoffExplorer", "Ledger", "WireView", "wait_until"]
+__all__ = ["BackoffExplorer", "Conformance", "Ledger", "WireView", "wait_until"]
 
-_LAZY = {"BackoffExplorer": "backoff", "Ledger": "ledger", "WireView": "wire"}
+_LAZY = {
+    "BackoffExplorer": "backoff",
+    "Conformance": "conformance",
+    "Ledger": "ledger",
+    "WireView": "wire",
+}
 
 
 def __getattr__(name: str) -> Any:
