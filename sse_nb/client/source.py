@@ -34,7 +34,6 @@ import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
@@ -61,7 +60,7 @@ from .connection import CLOSE_TIMEOUT, NoContent, default_client, open_stream
 from .delivery import Delivery, Received
 from .inbox import AsyncInbox, Inbox
 from .options import Listener, SourceOptions, checked
-from .tap import Recorder, Taps, Wire
+from .tap import Tapped, Taps, Wire
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -94,7 +93,7 @@ def _describe(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
-class AsyncEventSource:
+class AsyncEventSource(Tapped):
     """A resumable event-stream client with the browser's semantics, for asyncio and trio.
 
     ::
@@ -199,21 +198,6 @@ class AsyncEventSource:
         event reaches any listener.
         """
         return self._delivery.on(type, callback)
-
-    def tap(self, callback: Callable[[Wire], None]) -> Callable[[], None]:
-        """Hear each accepted response and its raw bytes before the parser (a ``Wire`` each, on
-        the loop's thread), for ``sse_nb.lab.WireView``; returns the function that removes it."""
-        return self.taps.add(callback)
-
-    def record(self, path: str | Path) -> Recorder:
-        """Record every response from now on to ``path``, for ``EventServer.play`` and
-        ``sse-nb play``; closing the returned ``Recorder`` stops it."""
-        return self.taps.record(path)
-
-    def pause_reading(self, seconds: float) -> None:
-        """After the next chunk, leave the socket unread for ``seconds`` (TCP then pushes back
-        on the server): a real slow consumer. The idle timeout does not run meanwhile."""
-        self.taps.pause(seconds)
 
     def __repr__(self) -> str:
         err = f" error={self.error}" if self.error is not None else ""

@@ -19,7 +19,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from itertools import chain
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _runtime
@@ -29,7 +28,7 @@ from ..protocol import Event, ReadyState, ReconnectPolicy
 from .delivery import Received
 from .options import Listener, SourceOptions
 from .source import AsyncEventSource, Transition
-from .tap import Recorder, Wire
+from .tap import Tapped
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -156,7 +155,7 @@ class ThreadInbox:
             self._waiting -= 1
 
 
-class EventSource:
+class EventSource(Tapped):
     """A resumable event-stream client that runs in the background; starts connecting at once.
 
     ::
@@ -176,6 +175,7 @@ class EventSource:
         self._panel: Any = None  # the ClientPanel shown by _repr_mimebundle_, made once
         self._inbox = ThreadInbox(url)
         self._source = AsyncEventSource(url, inbox=self._inbox, **options)
+        self.taps = self._source.taps  # tap(), record(), pause_reading() act on the source's
         _runtime.call_soon(self._source.start, lambda fn: _runtime.spawn(fn()))
 
     # -- state, read from any thread ----------------------------------------------------------
@@ -242,20 +242,6 @@ class EventSource:
         ``"state"`` (a ``Transition``) or ``"*"`` (every event). Returns an unsubscribe function.
         """
         return self._source.on(type, callback)
-
-    def tap(self, callback: Callable[[Wire], None]) -> Callable[[], None]:
-        """Hear each accepted response and its raw bytes (a ``Wire`` each, on the runtime
-        thread) before the parser does; returns a function that removes the tap."""
-        return self._source.tap(callback)
-
-    def record(self, path: str | Path) -> Recorder:
-        """Record every response from now on to ``path``; close the returned ``Recorder`` to
-        stop. ``EventServer.play`` and ``sse-nb play`` serve it back byte for byte."""
-        return self._source.record(path)
-
-    def pause_reading(self, seconds: float) -> None:
-        """Leave the socket unread for ``seconds`` after the next chunk: a real slow consumer."""
-        self._source.pause_reading(seconds)
 
     # -- control ------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import anyio
 
 from ..protocol.recording import chunk_line, header_line, response_line
 
-__all__ = ["Recorder", "Taps", "Wire"]
+__all__ = ["Recorder", "Tapped", "Taps", "Wire"]
 
 logger = logging.getLogger("sse_nb.client")
 
@@ -120,3 +120,25 @@ class Taps:
         wait, self.pause_until = self.pause_until - time.monotonic(), 0.0
         if wait > 0:
             await anyio.sleep(wait)
+
+
+class Tapped:
+    """The lab's hooks on a source (``tap``, ``record``, ``pause_reading``), for both faces."""
+
+    #: Where the hooks live; the source reads them on its event loop's thread.
+    taps: Taps
+
+    def tap(self, callback: Callable[[Wire], None]) -> Callable[[], None]:
+        """Hear each accepted response and its raw bytes before the parser (a ``Wire`` each, on
+        the loop's thread), for ``sse_nb.lab.WireView``; returns the function that removes it."""
+        return self.taps.add(callback)
+
+    def record(self, path: str | Path) -> Recorder:
+        """Record every response from now on to ``path``, for ``EventServer.play`` and
+        ``sse-nb play``; closing the returned ``Recorder`` stops it."""
+        return self.taps.record(path)
+
+    def pause_reading(self, seconds: float) -> None:
+        """After the next chunk, leave the socket unread for ``seconds`` (TCP then pushes back
+        on the server): a real slow consumer. The idle timeout does not run meanwhile."""
+        self.taps.pause(seconds)
