@@ -8,7 +8,7 @@ no history, no count and no iterator. ``reconnect()`` then resumes from the thir
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import anyio
 import pytest
@@ -31,11 +31,15 @@ def odd() -> Iterator[OddServer]:
         yield server
 
 
-def closing_listener(close: object, seen: list[Event], at: str = "3") -> object:
+def closing_listener(
+    close: Callable[[], None], seen: list[Event], at: str = "3"
+) -> Callable[[Event], None]:
+    """A listener that records each event and calls ``close()`` on the one with id ``at``."""
+
     def listener(ev: Event) -> None:
         seen.append(ev)
         if ev.id == at:
-            close()  # type: ignore[operator]
+            close()
 
     return listener
 
@@ -45,7 +49,7 @@ def test_sync_close_from_a_listener_stops_the_events_parsed_behind(odd: OddServe
     every: list[Event] = []
     es = EventSource(odd.url("/replay?bulk=1"), reconnect=FOREVER)
     try:
-        es.on("message", closing_listener(es.close, seen))  # type: ignore[arg-type]
+        es.on("message", closing_listener(es.close, seen))
         es.on("*", every.append)
         es.wait_for(ReadyState.CLOSED, timeout=LIMIT)
         es.close()  # runs on the runtime thread: every delivery before it has finished
@@ -74,7 +78,7 @@ async def test_async_close_from_a_listener_stops_the_events_parsed_behind(
 ) -> None:
     seen: list[Event] = []
     async with AsyncEventSource(odd.url("/replay?bulk=1"), reconnect=FOREVER) as es:
-        es.on("message", closing_listener(es.close, seen))  # type: ignore[arg-type]
+        es.on("message", closing_listener(es.close, seen))
         with anyio.fail_after(LIMIT):
             taken = [ev.id async for ev in es]
         assert es.ready_state is ReadyState.CLOSED
