@@ -41,6 +41,7 @@ from .channels import (
 )
 from .connection import MAX_QUEUED_BYTES, ClientInfo, Connection
 from .cors import CorsPolicy
+from .faults import Answer, Faults
 from .handler import EventStreamHandler, hide_token, host_allowed
 from .hooks import Callback, Hooks
 from .listener import (
@@ -227,6 +228,10 @@ class EventServer:
         self._player = Player()  # recordings served under /play/<name>
         self._panel: Any = None  # the ServerPanel shown by _repr_mimebundle_, made once
         self._loop = LoopHandle()
+        #: Faults on demand (reset, stall, throttle, answers, trim, restart): see ``faults.py``.
+        self.faults = Faults(
+            self._loop, self._registry.open, self._trim, self._restart, self._hooks.changed
+        )
         self._http: tornado.httpserver.HTTPServer | None = None
         self._heartbeat_handle: asyncio.TimerHandle | None = None
         self._final = self._mounted = False
@@ -496,6 +501,23 @@ class EventServer:
         """
         name = self._player.add(recording, speed, name)
         return self.url.rsplit("/events", 1)[0] + f"{PLAY_PREFIX}/{name}"
+
+    def injected_answer(self, url: str) -> Answer | None:
+        """The answer a fault wants for this connection attempt instead of a stream, if any."""
+        return self.faults.take_answer(url)
+
+    def _trim(self, channel: str, keep: int) -> int:
+        trim = getattr(self._log, "trim", None)
+        if trim is None:
+            raise TypeError(f"{type(self._log).__name__} cannot trim its history")
+        dropped: int = trim(channel, keep)
+        return dropped
+
+    def _restart(self) -> None:
+        port = self.port
+        self.stop()
+        self._requested_port = port
+        self.start()
 
     def tap(self, client_id: str, callback: Callable[[bytes], None]) -> Callable[[], None]:
         """Hear every byte sent to client ``client_id`` (the ``?client=`` query parameter),

@@ -91,6 +91,7 @@ class Connection:
         "connected_at",
         "events_sent",
         "gap",
+        "held",
         "id",
         "last_event_id",
         "queue_limit",
@@ -136,6 +137,9 @@ class Connection:
         self.wrote = False
         #: Told every byte written (``EventServer.tap``): for lab tools that show the wire.
         self.tap: Callable[[bytes], None] | None = None
+        #: A fault (stall, throttle; ``faults.py``) holds writes back: they queue, as behind a
+        #: slow reader, until ``release()``.
+        self.held = False
 
     @property
     def open(self) -> bool:
@@ -150,7 +154,7 @@ class Connection:
         """Send ``count`` encoded events now, or queue them behind a write still in progress."""
         if self.close_reason is not None:
             return
-        if self._waiting:
+        if self._waiting or self.held:
             self._queue.append((data, count, last_id))
             self._queued_bytes += len(data)
             if self._queued_bytes > self.queue_limit:
@@ -176,7 +180,7 @@ class Connection:
         """Called every heartbeat period: write ``comment`` unless something was written since."""
         if self.close_reason is not None:
             return
-        if self.wrote or self._waiting:
+        if self.wrote or self._waiting or self.held:
             # Bytes went out (or are still going out): the connection is proven busy.
             self.wrote = False
             return
@@ -220,12 +224,40 @@ class Connection:
         if fut.cancelled() or fut.exception() is not None:
             self.close(CloseReason.WRITE_FAILED)
             return
-        if self._queue:
+        if self._queue and not self.held:
             queue, self._queue, self._queued_bytes = self._queue, [], 0
             data = queue[0][0] if len(queue) == 1 else b"".join(q[0] for q in queue)
             count = sum(q[1] for q in queue)
             last_id = next((q[2] for q in reversed(queue) if q[2] is not None), None)
             self._write(data, count, last_id, CloseReason.WRITE_FAILED)
+
+    def release(self, max_bytes: int | None = None) -> int:
+        """Write what a hold kept back: all of it, or about ``max_bytes`` of it (a throttle's
+        share, cut mid-event if need be). Returns the bytes written."""
+        if self.close_reason is not None or self._waiting or not self._queue:
+            return 0
+        queue = self._queue
+        if max_bytes is None:
+            take, self._queue = queue, []
+        else:
+            take, size = [], 0
+            while queue and size < max_bytes:
+                data, count, last_id = queue[0]
+                room = max_bytes - size
+                if len(data) > room:  # cut: the event's count and id go with its last byte
+                    take.append((data[:room], 0, None))
+                    queue[0] = (data[room:], count, last_id)
+                    size = max_bytes
+                    break
+                take.append(queue.pop(0))
+                size += len(data)
+        data = b"".join(q[0] for q in take)
+        self._queued_bytes -= len(data)
+        count = sum(q[1] for q in take)
+        last = next((q[2] for q in reversed(take) if q[2] is not None), None)
+        if data:
+            self._write(data, count, last, CloseReason.WRITE_FAILED)
+        return len(data)
 
     def close(self, reason: CloseReason, *, reset: bool = False) -> bool:
         """End the response, recording ``reason`` (the first reason wins); idempotent.

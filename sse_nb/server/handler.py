@@ -250,6 +250,13 @@ class EventStreamHandler(tornado.web.RequestHandler):
             # connection, i.e. stop reconnecting for good.
             self._finish_plain(204)
             return
+        injected = self.server.injected_answer(self.request.full_url())
+        if injected is not None:
+            self.set_status(injected.status)
+            for key, value in {**self._cors_headers(), **injected.headers}.items():
+                self.set_header(key, value)
+            self.finish(injected.body or None)
+            return
         resume = self._resume_id()
         client_id = self._client_id()
         remote = self.request.remote_ip or "?"

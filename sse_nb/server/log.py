@@ -139,6 +139,20 @@ class _Ring:
         elif self.last - self.first >= self.size:
             self.first = self.last - self.size + 1
 
+    def trim(self, keep: int) -> int:
+        """Forget all but the newest ``keep`` (>= 1) events; returns how many were dropped."""
+        if not self.first:
+            return 0
+        start = max(self.first, self.last - keep + 1)
+        for seq in range(self.first, start):
+            ev = self.get(seq)
+            if self.index.get(ev.id) == seq:
+                del self.index[ev.id]
+            self.slots[seq % self.size] = None
+            self.evicted_id = ev.id
+        dropped, self.first = start - self.first, start
+        return dropped
+
     def get(self, seq: int) -> StoredEvent:
         ev = self.slots[seq % self.size]
         assert ev is not None and ev.seq == seq
@@ -188,6 +202,14 @@ class MemoryLog:
         if ring is None:
             return Replay([], 0, None, after is not None, None)
         return ring.replay(after)
+
+    def trim(self, channel: str, keep: int) -> int:
+        """Forget all but the newest ``keep`` events of ``channel`` (a fault: a resume from an
+        older id then gets the gap signal); returns how many were dropped."""
+        if keep < 1:
+            raise ValueError(f"keep must be >= 1, not {keep!r}")
+        ring = self._rings.get(channel)
+        return ring.trim(keep) if ring is not None else 0
 
     def close(self) -> None:
         self._rings.clear()

@@ -13,6 +13,7 @@ from typing import Protocol
 from tornado.iostream import IOStream
 
 from .connection import Connection
+from .faults import Answer
 
 __all__ = ["StreamHost", "StreamRequest"]
 
@@ -49,6 +50,10 @@ class StreamHost(Protocol):
 
     def accepting(self, channel: str) -> bool:
         """False once ``channel`` is closed or the server stopped for good (answer 204)."""
+        ...
+
+    def injected_answer(self, url: str) -> Answer | None:
+        """A fault's answer to send instead of the stream (``faults.answer_next``), if any."""
         ...
 
     def open_stream(self, request: StreamRequest) -> Connection | None:

@@ -149,6 +149,16 @@ class DropRequest(TypedDict):
     id: str | None
 
 
+class FaultRequest(TypedDict):
+    """From the page: make fault ``fault`` (a ``server.faults`` method or answer kind) on
+    connection ``id`` (``None``: every connection); ``n`` is its number (attempts, events)."""
+
+    kind: Literal["fault"]
+    fault: str
+    id: str | None
+    n: int
+
+
 # -- the timeline (widgets/timeline.py) -----------------------------------------------------
 
 
@@ -165,7 +175,7 @@ class Mark(TypedDict, total=False):
     """A moment on a lane: open, resume, drop, close or gap; ``detail`` is the hover text."""
 
     t: float
-    kind: Literal["open", "resume", "drop", "close", "gap"]
+    kind: Literal["open", "resume", "drop", "close", "gap", "fault"]
     label: str
     detail: str
 
@@ -226,6 +236,7 @@ PageMessage = (
     SyncRequest
     | PublishRequest
     | DropRequest
+    | FaultRequest
     | BrowserHello
     | BrowserEvents
     | BrowserClosed
@@ -250,6 +261,14 @@ def page_message(content: object) -> PageMessage | None:
         return {"kind": "publish", "data": text("data"), "event": text("event")}
     if kind == "drop":
         return {"kind": "drop", "id": None if content.get("id") is None else text("id")}
+    if kind == "fault":
+        n = content.get("n")
+        return {
+            "kind": "fault",
+            "fault": text("fault"),
+            "id": None if content.get("id") is None else text("id"),
+            "n": n if isinstance(n, int) and not isinstance(n, bool) else 1,
+        }
     if kind == "hello":
         return {
             "kind": "hello",

@@ -112,6 +112,8 @@ class ServerPanel(anywidget.AnyWidget):
             elif msg["kind"] == "drop":
                 n = self.server.disconnect(msg["id"])
                 self._note = f"dropped {n} connection(s)"
+            elif msg["kind"] == "fault":
+                self._note = fault(self.server, msg["fault"], msg["id"], msg["n"])
         except Exception as exc:  # shown in the panel: a bad input must not pass silently
             log.warning("server panel action %r failed: %s", kind, exc)
             self._note = f"{kind} failed: {type(exc).__name__}: {exc}"
@@ -121,3 +123,27 @@ class ServerPanel(anywidget.AnyWidget):
         """Stop following the server (the server keeps running)."""
         stop_following(self)
         super().close()
+
+
+#: Bytes per second of the panel's "throttle" button: slow enough to watch events trickle in.
+PANEL_THROTTLE = 200
+
+
+def fault(server: Any, name: str, client: str | None, n: int) -> str:
+    """Make the fault a panel button asked for (``server.faults``); returns what was done."""
+    faults = server.faults
+    if name in ("reset", "close", "stall", "resume"):
+        count = getattr(faults, name)(client)
+        return f"{name}: {count} connection(s)"
+    if name == "throttle":
+        count = faults.throttle(client, PANEL_THROTTLE)
+        return f"throttle: {count} connection(s) at {PANEL_THROTTLE} B/s"
+    if name in ("204", "500", "content-type", "redirect"):
+        faults.answer_next(n, name)
+        return f"the next {n} attempt(s) get {name}"
+    if name == "trim":
+        return f"trim: dropped {faults.trim(n)} event(s), kept the last {n}"
+    if name == "restart":
+        faults.restart()
+        return "restarted on the same port"
+    raise ValueError(f"no such fault: {name!r}")

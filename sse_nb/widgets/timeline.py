@@ -131,7 +131,15 @@ class Timeline(anywidget.AnyWidget):
     def build(self) -> list[Lane]:
         """The lanes for the source's current state."""
         if self.kind == "server":
-            return server_lanes(list(cast("ObservedServer", self.source).clients))
+            server = cast("ObservedServer", self.source)
+            lanes = server_lanes(list(server.clients))
+            faults = getattr(server, "faults", None)
+            marks = list(faults.marks()) if faults is not None else []
+            if marks:  # one lane of the faults made on demand, each at its time
+                start, end = marks[0]["t"], marks[-1]["t"]
+                span: Segment = {"start": start, "end": end, "kind": "closed", "label": "faults"}
+                lanes.insert(0, {"label": "faults", "segments": [span], "marks": marks})
+            return lanes
         client = cast("ObservedClient", self.source)
         return client_lanes(list(client.transitions), client.gap)
 

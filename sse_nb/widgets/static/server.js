@@ -40,6 +40,31 @@ function render({ model, el: host }) {
     dataBox.value = "";
   });
 
+  // Faults on demand (server.faults), for every open connection; each lands on the timeline.
+  const faults = el("div", undefined, "display:flex;flex-wrap:wrap;gap:.3em;align-items:center;margin:.2em 0");
+  faults.className = "sse-nb-faults";
+  faults.append(el("span", "faults:", "opacity:.7"));
+  const count = el("input", undefined, "width:3.5em");
+  count.type = "number";
+  count.min = "1";
+  count.value = "3";
+  count.title = "N: attempts to answer, or events to keep for trim";
+  count.className = "sse-nb-fault-n";
+  const FAULTS = [
+    ["reset", "RST all"], ["close", "FIN all"], ["stall", "stall"], ["throttle", "throttle"],
+    ["resume", "resume"], ["204", "next N: 204"], ["500", "next N: 500"],
+    ["content-type", "next N: wrong type"], ["redirect", "next N: redirect"],
+    ["trim", "trim to last N"], ["restart", "restart"],
+  ];
+  for (const [fault, label] of FAULTS) {
+    const b = el("button", label);
+    b.className = "sse-nb-fault";
+    b.dataset.fault = fault;
+    b.addEventListener("click", () => model.send({ kind: "fault", fault, id: null, n: Math.max(1, parseInt(count.value, 10) || 1) }));
+    faults.append(b);
+  }
+  faults.append(count);
+
   const table = el("table", undefined, "border-collapse:collapse;font:12px/1.4 ui-monospace,monospace;width:100%");
   const thead = el("thead");
   const hr = el("tr");
@@ -51,7 +76,7 @@ function render({ model, el: host }) {
   note.className = "sse-nb-message";
   const logError = el("div", undefined, "color:#c62828;font-size:12px");
   logError.className = "sse-nb-log-error";
-  root.append(header, form, table, note, logError);
+  root.append(header, form, faults, table, note, logError);
   host.append(root);
 
   function update() {

@@ -6,7 +6,7 @@ const LANE = 46; // px per lane: a row of labels above the bar and one below
 const LEFT = 140; // px for lane labels
 const WIDTH = 760; // viewBox width
 const COLOURS = { open: "#2e9e44", connecting: "#f0a202", closed: "#bbbbbb" };
-const MARKS = { open: "#2e9e44", resume: "#1f6feb", close: "#d1342f", drop: "#d1342f", gap: "#8250df" };
+const MARKS = { open: "#2e9e44", resume: "#1f6feb", close: "#d1342f", drop: "#d1342f", gap: "#8250df", fault: "#bf3989" };
 
 function svg(tag, attrs, text) {
   const e = document.createElementNS(NS, tag);
