@@ -227,6 +227,12 @@ class SSEMagics(Magics):
         metavar="PATH",
         help="SQLite file that keeps the events across restarts",
     )
+    @argument(
+        "--redis",
+        default=None,
+        metavar="URL",
+        help="share one event log on Redis Streams with other servers (--history: its MAXLEN)",
+    )
     @argument("--name", default=None, help="name used by the other magics (default: server)")
     @line_magic
     def sse_serve(self, line: str) -> None:
@@ -251,6 +257,16 @@ class SSEMagics(Magics):
             kwargs["heartbeat"] = args.heartbeat
         if args.log is not None:
             kwargs["log"] = args.log
+        if args.redis is not None:
+            if args.log is not None:
+                raise UsageError("--redis and --log name two different logs: give one")
+            from .server import RedisEventLog
+
+            maxlen = kwargs.pop("history", None)
+            try:
+                kwargs["log"] = RedisEventLog(args.redis, **({"maxlen": maxlen} if maxlen else {}))
+            except (ImportError, ValueError) as exc:
+                raise UsageError(f"%sse_serve: {exc}") from None
         try:
             server = EventServer(**kwargs).start()
         except (OSError, ValueError) as exc:

@@ -329,6 +329,29 @@ def test_redis_stopped_and_restarted_mid_stream_keeps_clients_and_loses_nothing(
         redis_server.stop()
 
 
+def test_sse_serve_magic_takes_a_redis_log(redis_server: RedisServer) -> None:
+    from IPython.core.error import UsageError
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "sse_nb")
+    try:
+        ip.run_line_magic("sse_serve", f"--name a --redis {redis_server.url} --history 50")
+        ip.run_line_magic("sse_serve", f"--name b --redis {redis_server.url}")
+        registry = ip.magics_manager.registry["SSEMagics"]
+        a = registry.lookup("a")
+        ip.run_line_magic("sse_connect", "b --as es")
+        es = ip.user_ns["es"]
+        wait_until(lambda: es.ready_state == ReadyState.OPEN)
+        ip.run_line_magic("sse_publish", "--to a hello")
+        wait_until(lambda: data_of(es) == ["hello"], what="a's event on b's client")
+        assert es.last_event_id == a.last_id()
+        with pytest.raises(UsageError, match="two different logs"):
+            ip.run_line_magic("sse_serve", f"--name c --redis {redis_server.url} --log x.db")
+    finally:
+        ip.run_line_magic("unload_ext", "sse_nb")
+
+
 def test_passwords_in_redis_urls_are_never_shown() -> None:
     url = "redis://user:s3cret@127.0.0.1:6379/0"
     assert redact_url(url) == "redis://user:***@127.0.0.1:6379/0"
