@@ -362,6 +362,27 @@ def test_passwords_in_redis_urls_are_never_shown() -> None:
     assert "s3cret" not in str(caught.value)
 
 
+def test_the_scale_out_guide_runs_as_written(redis_server: RedisServer) -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "scale-out.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S)
+    assert code is not None
+    namespace: dict[str, object] = {}
+    exec(code.group(1).replace("redis://127.0.0.1:6379/0", redis_server.url), namespace)
+    server = namespace["server"]
+    assert isinstance(server, EventServer)
+    try:
+        assert re.fullmatch(r"\d+-\d+", server.last_id() or "")
+    finally:
+        server.close()
+    # The nginx configuration shown is the one the balancer tests run.
+    nginx = re.search(r"```nginx\n(.*?)```", text, re.S)
+    assert nginx is not None
+    directives = [line.split("#")[0].strip() for line in nginx.group(1).splitlines()]
+    for directive in directives:
+        if directive.startswith(("proxy_", "location")):
+            assert directive in NginxBalancer(Path("."), [1]).config(), directive
+
+
 # -- many processes ------------------------------------------------------------------------
 
 
