@@ -125,11 +125,11 @@ class _LogHost:
                 conn.send(data, count, last_id)
         self.server._hooks.changed()
 
-    def resync(self, channel: str) -> None:
+    def resync(self, channel: str) -> int:
         ch = self.server._pipeline.channels.get(channel)
-        if ch is not None:
-            for conn in list(ch.subscribers):
-                conn.close(CloseReason.DROPPED_BY_SERVER)
+        if ch is None:
+            return 0
+        return sum(c.close(CloseReason.DROPPED_BY_SERVER) for c in list(ch.subscribers))
 
     def changed(self) -> None:
         self.server._hooks.changed()

@@ -412,16 +412,18 @@ class RedisEventLog:
         if lost:
             # Entries after P are gone before this process read them (trimmed, deleted, or the
             # stream was recreated): its clients resume from their own ids and hear of the gap.
-            logger.warning(
-                "sse_nb: %s lost entries before this process read them (%d added, %d held); "
-                "its streams are ended so that clients resume and get the gap signal",
-                tail.key,
-                added - tail.added,
-                len(entries),
-            )
             tail.position, tail.added = position, added
-            self._fail_joiners(tail, CloseReason.DROPPED_BY_SERVER)
-            self._host.resync(tail.channel)
+            ended = self._fail_joiners(tail, CloseReason.DROPPED_BY_SERVER)
+            ended += self._host.resync(tail.channel)
+            if ended:  # with no stream open, nobody missed anything
+                logger.warning(
+                    "sse_nb: %s lost entries before this process read them (%d added, %d held); "
+                    "%d streams ended so that their clients resume and get the gap signal",
+                    tail.key,
+                    since,
+                    len(entries),
+                    ended,
+                )
             return
         tail.position, tail.added = position, added
         if entries:
@@ -452,12 +454,12 @@ class RedisEventLog:
             elif j.floor is not None and j.task is None:
                 self._maybe_finish_ahead(tail, j)
 
-    def _fail_joiners(self, tail: _Tail, reason: CloseReason) -> None:
+    def _fail_joiners(self, tail: _Tail, reason: CloseReason) -> int:
         joiners, tail.joiners = tail.joiners, []
         for j in joiners:
             if j.task is not None:
                 j.task.cancel()
-            j.conn.close(reason)
+        return sum(j.conn.close(reason) for j in joiners)
 
     # -- joining ----------------------------------------------------------------------------
 

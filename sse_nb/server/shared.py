@@ -30,8 +30,9 @@ class LogHost(Protocol):
     def deliver(self, channel: str, data: bytes, count: int, last_id: str) -> None:
         """Send ``count`` encoded events (``data``, shared bytes) to the channel's subscribers."""
 
-    def resync(self, channel: str) -> None:
-        """End the channel's live streams: the tail lost entries; clients resume and get a gap."""
+    def resync(self, channel: str) -> int:
+        """End the channel's live streams (the tail lost entries: clients resume and get a gap);
+        returns how many."""
 
     def changed(self) -> None:
         """The log's state changed (e.g. it became unavailable): refresh views."""
