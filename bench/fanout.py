@@ -39,6 +39,17 @@ Servers compared:
   (so "as fast as possible" is throttled by the writers sharing its loop: a natural limit).
 - ``tornado``: a plain Tornado ``RequestHandler`` that ``write()``s and ``await flush()``es each
   event from its own queue (the usual way to stream with Tornado), same publisher.
+- ``redis``: ``EventServer`` on a ``RedisEventLog`` (one process): ``publish()`` is an ``XADD``
+  and every event reaches the clients through the process's tail, so latency includes two hops
+  through Redis.
+- ``redis_w2``: two such processes on one port (``SO_REUSEPORT``, as ``sse-nb serve --workers
+  2``); the clients are spread over them by the kernel, and the events come from a third process
+  (a ``RedisPublisher``). RSS is the two workers' together.
+
+The Redis rows run when ``redis-server`` and the ``redis`` package are present: this script then
+starts its own ``redis-server`` (free port, temporary folder, nothing persisted) and stops it at
+the end. ``--clients 10000 --servers redis_w2 --scenarios rss`` measures 10,000 idle clients held
+across the two workers.
 """
 
 from __future__ import annotations
@@ -48,10 +59,12 @@ import asyncio
 import contextlib
 import os
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -90,8 +103,17 @@ YIELD_EVERY = 10
 PADDING = "x" * 32
 #: Longest any phase may take before it is reported as incomplete (keeps a run bounded).
 PHASE_TIMEOUT = 90.0
-#: File descriptors needed: 1,000 client sockets here (the servers raise their own limit).
-NOFILE = 8_192
+#: File descriptors needed: 1,000 client sockets here (10,000 with ``--clients 10000``; the
+#: servers raise their own limit).
+NOFILE = 32_768
+#: Environment variables that carry the Redis URL, stream prefix and port to server processes.
+REDIS_URL_ENV = "SSE_NB_BENCH_REDIS"
+PREFIX_ENV = "SSE_NB_BENCH_PREFIX"
+PORT_ENV = "SSE_NB_BENCH_PORT"
+#: Entries kept per channel by the Redis rows (as the in-memory server's history).
+REDIS_MAXLEN = 50_000
+#: Workers of the ``redis_w2`` server, as ``sse-nb serve --workers 2``.
+WORKERS = 2
 
 
 def raise_nofile() -> None:
@@ -283,7 +305,91 @@ def serve_tornado(queue_limit: int | None) -> None:
     command_loop(_loop_publisher(loop, queues, lambda i, d: encode_event(d, id=str(i))))
 
 
-SERVERS = {"sse_nb": serve_sse_nb, "starlette": serve_starlette, "tornado": serve_tornado}
+def serve_redis(queue_limit: int | None) -> None:
+    """``EventServer`` on the shared Redis log; with ``PORT_ENV`` set, one of several workers."""
+    from sse_nb.server import EventServer, RedisEventLog
+    from sse_nb.server.connection import MAX_QUEUED_BYTES
+
+    limit = MAX_QUEUED_BYTES if queue_limit is None else queue_limit
+    log = RedisEventLog(
+        os.environ[REDIS_URL_ENV], prefix=os.environ[PREFIX_ENV], maxlen=REDIS_MAXLEN
+    )
+    worker = PORT_ENV in os.environ
+    server = EventServer(
+        port=int(os.environ.get(PORT_ENV, "0")),
+        heartbeat=15.0,
+        log=log,
+        queue_limit=limit,
+        reuse_port=worker,
+    ).start()
+    print(f"port {server.port}", flush=True)
+
+    def publish(n: int, rate: float, channel: str, seconds: float) -> int:
+        count = 0
+        for _ in paced(n, rate, seconds):
+            server.publish(payload(), channel=channel)
+            count += 1
+        return count
+
+    command_loop(publish)
+    server.close()
+
+
+def serve_redis_workers(queue_limit: int | None) -> None:
+    """``WORKERS`` ``serve_redis`` processes on one port; this process publishes to the log."""
+    from sse_nb.server import RedisPublisher
+
+    limit = [] if queue_limit is None else ["--queue-limit", str(queue_limit)]
+    workers: list[subprocess.Popen[str]] = []
+    port = 0
+    for _ in range(WORKERS):
+        env = {**os.environ, PORT_ENV: str(port)}
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", "redis", *limit],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline().split()[1])  # the first worker picks it
+        workers.append(proc)
+    print(f"port {port}", flush=True)
+    pub = RedisPublisher(os.environ[REDIS_URL_ENV], prefix=os.environ[PREFIX_ENV])
+
+    def publish(n: int, rate: float, channel: str, seconds: float) -> int:
+        count = 0
+        for _ in paced(n, rate, seconds):
+            pub.publish(payload(), channel=channel)
+            count += 1
+        return count
+
+    try:
+        command_loop(publish)
+    finally:
+        pub.close()
+        for proc in workers:
+            assert proc.stdin is not None
+            with contextlib.suppress(OSError):
+                proc.stdin.write("quit\n")
+                proc.stdin.flush()
+        for proc in workers:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+SERVERS = {
+    "sse_nb": serve_sse_nb,
+    "starlette": serve_starlette,
+    "tornado": serve_tornado,
+    "redis": serve_redis,
+    "redis_w2": serve_redis_workers,
+}
+#: The servers on the shared Redis log (they need a redis-server; see ``RedisServer``).
+REDIS_KINDS = ("redis", "redis_w2")
 #: Scenario names for ``--scenarios``, in the order they run.
 SCENARIOS = ("a", "rss", "b10", "bfast", "r", "s")
 
@@ -398,12 +504,18 @@ class ServerProcess:
         return int(parts[1])
 
     def rss_kib(self) -> int:
+        """RSS of the server process and its children (the workers of ``redis_w2``)."""
         assert self.proc is not None
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return 0
+        total, todo = 0, [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{pid}/children") as f:
+                todo += [int(x) for x in f.read().split()]
+        return total
 
     async def stop(self) -> None:
         if self.proc is None:
@@ -619,7 +731,7 @@ async def bench_all(args: argparse.Namespace) -> list[dict[str, Any]]:
                 )
                 res = await run_delivery(server, args.clients, args.events_fast, 0.0)
                 out[server.kind].setdefault("bfast_rounds", []).append(res)
-        for server in servers if "r" in want else []:
+        for server in servers if "r" in want else []:  # the in-memory log only
             if server.kind == "sse_nb":
                 print(f"  sse_nb: (r) replay of {REPLAY_EVENTS:,} missed events ...", flush=True)
                 out["sse_nb"]["replay"] = await run_replay(server, args.replay_rounds)
@@ -803,8 +915,104 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     report_targets(by)
 
 
+#: redis-server options for a log that lives only as long as the run.
+PERSIST_NOTHING = ("--save", "", "--appendonly", "no")
+
+
+class RedisServer:
+    """A ``redis-server`` of this run: free loopback port, temporary folder, nothing persisted."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="sse-nb-bench-redis-")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        exe = shutil.which("redis-server") or "redis-server"
+        self.proc = subprocess.Popen(
+            [
+                exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                self.dir,
+                *PERSIST_NOTHING,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=1) as s,
+            ):
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not answer within 20 s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(20)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def redis_available() -> str | None:
+    """Why the Redis rows cannot run here, or ``None`` when they can."""
+    if shutil.which("redis-server") is None:
+        return "redis-server is not installed"
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        return "the redis package is not installed (pip install 'sse_nb[redis]')"
+    return None
+
+
+def report_redis(by: dict[str, dict[str, Any]]) -> None:
+    """The Redis rows against the in-memory log of the same run."""
+    if "sse_nb" not in by or not set(REDIS_KINDS) & by.keys():
+        return
+    s = by["sse_nb"]
+    print("\ntargets (Redis log vs in-memory log, same run):")
+    for kind in REDIS_KINDS:
+        r = by.get(kind)
+        if r is None:
+            continue
+        if "b10" in r and "b10" in s:
+            ratio = r["b10"]["p99"] / s["b10"]["p99"]
+            name = f"{kind}: (b) 10/s p99 <= 2x in-memory"
+            print(f"  {name:<52} {ratio:>8.2f}x   {'met' if ratio <= 2 else 'NOT met'}")
+        if "rss_per_conn" in r:
+            rss = r["rss_per_conn"] / 1024
+            name = f"{kind}: RSS per idle connection <= 16 KiB"
+            print(f"  {name:<52} {rss:>8.1f} KiB {'met' if rss <= 16 else 'NOT met'}")
+
+
 async def main_async(args: argparse.Namespace) -> None:
-    report(await bench_all(args), args)
+    redis_server: RedisServer | None = None
+    if set(args.servers) & set(REDIS_KINDS):
+        redis_server = RedisServer()
+        redis_server.start()
+        os.environ[REDIS_URL_ENV] = redis_server.url
+        os.environ[PREFIX_ENV] = f"bench{os.getpid()}"
+    try:
+        results = await bench_all(args)
+    finally:
+        if redis_server is not None:
+            redis_server.stop()
+    report(results, args)
+    report_redis({r["kind"]: r for r in results})
 
 
 def main() -> None:
@@ -818,15 +1026,32 @@ def main() -> None:
         default=list(SCENARIOS),
         help="a: one client; rss: idle RSS; b10: 10 ev/s; bfast: burst; s: sustained; r: replay",
     )
-    p.add_argument("--servers", nargs="+", default=["sse_nb", "starlette", "tornado"])
+    p.add_argument(
+        "--servers",
+        nargs="+",
+        choices=sorted(SERVERS),
+        default=None,
+        help="default: sse_nb starlette tornado, and redis redis_w2 when Redis is available",
+    )
     p.add_argument("--quick", action="store_true", help="smaller numbers, for a smoke run")
+    p.add_argument("--clients", type=int, default=None, help=f"clients in (b) and (s) ({CLIENTS})")
     args = p.parse_args()
     raise_nofile()
     if args.serve:
         SERVERS[args.serve](args.queue_limit)
         return
     args.events_one = EVENTS_ONE_CLIENT // (10 if args.quick else 1)
-    args.clients = CLIENTS // (10 if args.quick else 1)
+    if args.servers is None:
+        args.servers = ["sse_nb", "starlette", "tornado"]
+        why = redis_available()
+        if why is None:
+            args.servers += list(REDIS_KINDS)
+        else:
+            print(f"no Redis rows: {why}", flush=True)
+    elif set(args.servers) & set(REDIS_KINDS) and (why := redis_available()):
+        p.error(f"the Redis servers cannot run: {why}")
+    if args.clients is None:
+        args.clients = CLIENTS // (10 if args.quick else 1)
     args.rate_seconds = 2.0 if args.quick else RATE_SECONDS
     args.events_fast = EVENTS_FAST_FANOUT
     args.replay_rounds = 2 if args.quick else REPLAY_ROUNDS
