@@ -261,7 +261,7 @@ def test_a_close_in_the_page_reaches_the_server_through_the_kernel(lab: Lab, nb:
     client = browser_state(nb, "proxy")["client"]
     nb.locator(".sse-nb-browser[data-route=proxy] button.sse-nb-close").click()
     wait_browser(nb, "proxy", 'd.state === "CLOSED"')
-    code = f"print([(c.state, c.close_reason) for c in server.clients if c.id == {client!r}])"
+    code = f"print([(c.state, str(c.close_reason)) for c in server.clients if c.id == {client!r}])"
     wait_until(
         lambda: run(lab, nb, code).strip() == "[('closed', 'client closed')]",
         timeout=SHOW / 1000,
