@@ -26,6 +26,10 @@ CLAIMS = {
     ),
     "04-browser-eventsource": r"^lost: 0, duplicated: 0$",
     "05-magics-tour": r"^lost: 0, duplicated: 0$",
+    "06-scale-out": (
+        r"^resume on another server -> lost: 0, duplicated: 0\n"
+        r"trimmed stream           -> gap signal, 5 held events replayed$"
+    ),
 }
 
 #: The story's order, as the issue of the series lists it: the file names say it too.
@@ -35,6 +39,7 @@ ORDER = [
     "03-resume-with-last-event-id",
     "04-browser-eventsource",
     "05-magics-tour",
+    "06-scale-out",
 ]
 
 #: The seed article every notebook credits.
