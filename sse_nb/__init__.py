@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .client.sync import EventSource
     from .server.app import EventServer
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "AsyncEventSource",

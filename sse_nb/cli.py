@@ -8,6 +8,7 @@ itself and sends ``Last-Event-ID``, so a server that keeps history replays what 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import logging
 import os
@@ -474,12 +475,24 @@ def _next_id(last: str) -> str:
 # -- entry point --------------------------------------------------------------------------------
 
 
+def _version() -> str:
+    """The installed distribution's version, which the build reads from ``sse_nb.__version__``.
+
+    Read from the metadata because the package's face is above the command line's layer.
+    """
+    try:
+        return importlib.metadata.version("sse_nb")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sse-nb",
         description="Server-Sent Events from the terminal: a replaying server, a resumable "
         "listener, and a demo of close / detect / resume.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser(

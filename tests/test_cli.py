@@ -131,6 +131,20 @@ def test_help_describes_each_command(command: list[str]) -> None:
     assert done.stdout.startswith("usage: sse-nb")
 
 
+def test_version_prints_the_installed_version() -> None:
+    import importlib.metadata
+
+    done = subprocess.run(
+        [sys.executable, "-m", "sse_nb", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=PROC_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert done.stdout == f"sse-nb {importlib.metadata.version('sse_nb')}\n"
+
+
 def test_bad_arguments_exit_2_with_a_one_line_reason() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "sse_nb", "serve", "--port", "seventy"],
