@@ -177,17 +177,22 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
 
 
 def _undocumented(module: griffe.Module, name: str) -> list[str]:
-    """The paths of ``name`` and of its public callables that have no docstring."""
+    """What keeps ``name`` (or one of its public callables) out of the API reference."""
+    if name not in module.members:
+        return [
+            f"{module.path}.{name} is bound only at run time: import it under TYPE_CHECKING "
+            "too, so that the API reference, which reads the source, sees it"
+        ]
     obj = module[name]
     target = obj.final_target if obj.is_alias else obj
-    missing = [] if target.docstring else [f"{module.path}.{name}"]
+    missing = [] if target.docstring else [f"{module.path}.{name} has no docstring"]
     if target.is_class:
         for member_name, member in target.members.items():
             if member_name.startswith("_"):
                 continue
             member_target = member.final_target if member.is_alias else member
             if member_target.is_function and not member_target.docstring:
-                missing.append(f"{module.path}.{name}.{member_name}")
+                missing.append(f"{module.path}.{name}.{member_name} has no docstring")
     return missing
 
 
@@ -206,7 +211,7 @@ def on_post_build(config: MkDocsConfig) -> None:
         html_path = site_dir / page.removesuffix(".md") / "index.html"
         html = html_path.read_text(encoding="utf-8") if html_path.is_file() else ""
         for name in names:
-            for path in _undocumented(module, name):
-                log.warning("%s has no docstring: document it for the API reference", path)
+            for problem in _undocumented(module, name):
+                log.warning("%s (the API reference needs it)", problem)
             if f'id="{module_path}.{name}"' not in html:
                 log.warning("%s.%s is missing from the API page %s", module_path, name, page)

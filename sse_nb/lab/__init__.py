@@ -8,9 +8,15 @@ sockets of their own. They sit below the front doors (magics, CLI) and above the
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .wait import wait_until
+
+if TYPE_CHECKING:  # for type checkers and the API reference, which read the source
+    from .backoff import BackoffExplorer
+    from .conformance import Conformance
+    from .ledger import Ledger
+    from .wire import WireView
 
 __all__ = ["BackoffExplorer", "Conformance", "Ledger", "WireView", "wait_until"]
 
