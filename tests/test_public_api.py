@@ -93,3 +93,55 @@ def test_import_sse_nb_loads_no_heavy_dependency() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert json.loads(out.stdout) == []
+
+
+#: The modules the API reference documents (docs/api/), each by the names in its ``__all__``.
+API_MODULES = ["sse_nb", "sse_nb.protocol", "sse_nb.widgets", "sse_nb.errors", "sse_nb.lab"]
+
+
+def _bound_in_source(path: str) -> set[str]:
+    """Names a module's source binds at its top level, ``if TYPE_CHECKING:`` blocks included."""
+    import ast
+
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    bound: set[str] = set()
+    nodes = list(tree.body)
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, ast.If):
+            nodes.extend(node.body + node.orelse)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.Assign):
+            bound.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            bound.add(node.target.id)
+    return bound
+
+
+def test_every_public_name_is_visible_to_the_api_reference() -> None:
+    """The API reference reads the source: a name that only ``__getattr__`` binds is invisible."""
+    import importlib
+
+    for name in API_MODULES:
+        module = importlib.import_module(name)
+        assert module.__file__ is not None
+        hidden = set(module.__all__) - _bound_in_source(module.__file__)
+        assert not hidden, f"{name}: import {sorted(hidden)} under TYPE_CHECKING too"
+
+
+def test_every_public_class_and_function_has_its_own_docstring() -> None:
+    import importlib
+    import inspect
+
+    for name in API_MODULES:
+        module = importlib.import_module(name)
+        for public in module.__all__:
+            obj = getattr(module, public)
+            if inspect.isclass(obj):
+                assert vars(obj).get("__doc__"), f"{name}.{public} has no docstring"
+            elif inspect.isfunction(obj):
+                assert obj.__doc__, f"{name}.{public} has no docstring"
