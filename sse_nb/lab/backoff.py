@@ -94,6 +94,7 @@ class BackoffExplorer(anywidget.AnyWidget):
                 self.measured = measured_waits(list(self.source.transitions))
 
     def close(self) -> None:
+        """Stop following the client and close the view."""
         undo, self._undo = getattr(self, "_undo", []), []
         for fn in undo:
             fn()
