@@ -1,4 +1,9 @@
-"""The connect decision and the readyState transitions, with no socket (HTML §9.2.3)."""
+"""The connect decision and the readyState transitions, with no socket.
+
+WHATWG HTML, "Server-sent events" §9.2.3 "Processing model": a 200 with `text/event-stream`
+announces the connection, any other status or type fails it, a network error reestablishes it;
+`close()` sets CLOSED from any state, and a CLOSED source announces nothing more.
+"""
 
 from __future__ import annotations
 
