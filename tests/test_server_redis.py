@@ -311,6 +311,11 @@ def test_redis_stopped_and_restarted_mid_stream_keeps_clients_and_loses_nothing(
                 lambda: all(c.bytes_sent > sent[c.id] + 2 for c in server.clients),
                 what="heartbeats during the outage",
             )
+            # A client that resumes now waits, connected, until its replay can be read.
+            last_before = sources[0].last_event_id
+            late = EventSource(server.url, last_event_id=last_before)
+            wait_until(lambda: any(c.resumed_from == last_before for c in server.clients))
+            assert late.ready_state == ReadyState.CONNECTING
 
             redis_server.start()  # same port, empty: nothing was persisted
             wait_until(lambda: server.log_error is None, 30, what="the tail to reconnect")
@@ -319,11 +324,15 @@ def test_redis_stopped_and_restarted_mid_stream_keeps_clients_and_loses_nothing(
             for i in range(50, 100):
                 server.publish(str(i))
             wait_until(lambda: all(received(s) == 100 for s in sources), what="events after")
+            # The restarted Redis kept nothing: the late client hears of the gap, then goes on.
+            wait_until(lambda: received(late) == 50, what="the late client's events")
+            assert late.gap == {"requested": last_before, "oldest": None}
+            assert data_of(late) == [str(i) for i in range(50, 100)]
             for s in sources:
                 assert_exactly_once(data_of(s), 100)
                 assert s.ready_state == ReadyState.OPEN and s.reconnects == 0
             assert all(c.state == "open" for c in server.clients)
-            for s in sources:
+            for s in [*sources, late]:
                 s.close()
     finally:
         redis_server.stop()
