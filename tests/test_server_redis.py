@@ -250,6 +250,22 @@ def test_an_id_that_is_not_one_of_the_stream_gets_the_gap_signal(
             source.close()
 
 
+def test_the_log_answers_replay_like_the_other_logs(redis_server: RedisServer, prefix: str) -> None:
+    log = RedisEventLog(redis_server.url, prefix=prefix, maxlen=3, approximate=False)
+    try:
+        ids = [log.publish("default", str(i), None, None) for i in range(5)]
+        after = log.replay("default", ids[2])
+        assert (after.count, after.last_id, after.gap, after.oldest) == (2, ids[4], False, ids[2])
+        assert after.frames[0] == f"id: {ids[3]}\ndata: 3\n\n".encode()
+        trimmed = log.replay("default", ids[0])
+        assert (trimmed.count, trimmed.gap, trimmed.oldest) == (3, True, ids[2])
+        assert log.replay("default", None).count == 3
+        with pytest.raises(TypeError, match="assigns ids itself"):
+            log.append("default", None)  # type: ignore[arg-type]
+    finally:
+        log.close()
+
+
 def test_entries_trimmed_before_the_tail_read_them_end_live_streams_with_a_gap(
     redis_server: RedisServer, prefix: str
 ) -> None:
