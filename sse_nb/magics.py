@@ -487,6 +487,8 @@ class SSEMagics(Magics):
             live = [c for c in srv.clients if c.state == "open"]
             state = "running" if srv.running else "stopped"
             ticker = f", ticker {s.ticker.period:g} s" if s.ticker else ""
+            failure = srv.log_error  # e.g. "log unavailable since ..." for a Redis log
+            trouble = f", {failure}" if failure is not None else ""
             yield (
                 "server",
                 name,
@@ -494,7 +496,7 @@ class SSEMagics(Magics):
                 state,
                 str(srv.last_id() or ""),
                 f"{srv.published} published",
-                f"{len(live)} open client{'s' if len(live) != 1 else ''}{ticker}",
+                f"{len(live)} open client{'s' if len(live) != 1 else ''}{ticker}{trouble}",
             )
         for name, c in self.clients.items():
             src = c.source

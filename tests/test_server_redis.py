@@ -377,6 +377,22 @@ def test_sse_serve_magic_takes_a_redis_log(redis_server: RedisServer) -> None:
         ip.run_line_magic("unload_ext", "sse_nb")
 
 
+def test_sse_status_says_when_the_redis_log_is_unavailable() -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "sse_nb")
+    try:
+        ip.run_line_magic("sse_serve", "--name away --redis redis://127.0.0.1:1/0")
+        server = ip.magics_manager.registry["SSEMagics"].lookup("away")
+        with pytest.raises(LogUnavailable):
+            server.publish("x")
+        rows = ip.run_line_magic("sse_status", "").rows
+        assert "log unavailable since " in rows[0][-1]
+    finally:
+        ip.run_line_magic("unload_ext", "sse_nb")
+
+
 def test_passwords_in_redis_urls_are_never_shown() -> None:
     url = "redis://user:s3cret@127.0.0.1:6379/0"
     assert redact_url(url) == "redis://user:***@127.0.0.1:6379/0"
