@@ -71,3 +71,20 @@ def test_the_book_counts_duplicates_late_arrivals_and_a_missing_tail() -> None:
     assert (v.duplicated, v.out_of_order) == (1, 1)
     assert v.lost == 3  # 5 skipped, 7 and 8 not received
     assert ("lost", "3", 1) in v.anomalies and ("not received (yet)", "7-8", 1) in v.anomalies
+
+
+def test_a_browser_event_source_is_booked_from_what_the_page_reports() -> None:
+    from sse_nb.widgets import BrowserEventSource
+    from tests.test_widgets_table import page_message
+
+    page_es = BrowserEventSource("http://127.0.0.1:9/events", open=False)
+    ledger = Ledger(page_es)
+    try:
+        page_es.view.ready_state = 1
+        rows = [[1, "1", "message", "a", 0.0], [2, "3", "message", "b", 0.0]]
+        page_message(page_es.view, {"kind": "events", "rows": rows})
+        page_es.view.events_received = 2
+        verdict = ledger.verdict()
+    finally:
+        ledger.close()
+    assert (verdict.connections, verdict.received, verdict.lost) == (1, 2, 1)

@@ -187,14 +187,13 @@ class Ledger(anywidget.AnyWidget):
             self._undo.append(source.on("*", self._event))
             if source.ready_state == ReadyState.OPEN:
                 self.book.opened()
-        else:  # the page's BrowserEventSource: its reports arrive as traits and history rows
+        else:  # the page's BrowserEventSource: its view's traits and history rows report
             self._rows = 0
-            source.observe(self._browser_state, names="ready_state")
-            source.observe(self._browser_events, names="events_received")
-            self._undo.append(lambda: source.unobserve(self._browser_state, names="ready_state"))
-            self._undo.append(
-                lambda: source.unobserve(self._browser_events, names="events_received")
-            )
+            view = source.view
+            view.observe(self._browser_state, names="ready_state")
+            view.observe(self._browser_events, names="events_received")
+            self._undo.append(lambda: view.unobserve(self._browser_state, names="ready_state"))
+            self._undo.append(lambda: view.unobserve(self._browser_events, names="events_received"))
             self._browser = source
             if source.ready_state == ReadyState.OPEN:
                 self.book.opened()
