@@ -94,18 +94,24 @@ def test_client_closed_told_by_a_widget(server: EventServer) -> None:
     assert server.client_closed("unknown") is False
 
 
-def test_same_client_id_reconnecting_replaces_its_old_entry(server: EventServer) -> None:
-    with Stream(server.url, params={"client": "x"}):
+def test_a_second_connection_with_the_same_client_id_never_closes_the_first(
+    server: EventServer,
+) -> None:
+    with Stream(server.url, params={"client": "x"}) as first:
         wait_until(lambda: server.clients, what="first")
-        with Stream(server.url, params={"client": "x"}):
+        with Stream(server.url, params={"client": "x"}) as second:
             wait_until(
-                lambda: (
-                    server.clients
-                    and server.clients[-1].state == "open"
-                    and len(server.clients) == 1
-                ),
-                what="replaced",
+                lambda: [c.state for c in server.clients] == ["open", "open"], what="both open"
             )
+            server.publish("to both")
+            first.read_until(lambda s: len(s.events) == 1)
+            second.read_until(lambda s: len(s.events) == 1)
+        assert [c.id for c in server.clients] == ["x", "x"]
+
+
+def test_automatic_client_ids_cannot_be_claimed(server: EventServer) -> None:
+    r = httpx.get(server.url, params={"client": "c1"}, timeout=5)
+    assert r.status_code == 400
 
 
 def test_bad_client_id_is_400(server: EventServer) -> None:

@@ -16,6 +16,7 @@ and feeds subscribers itself, so ``publish()`` and ``open_stream()`` hand those 
 from __future__ import annotations
 
 import asyncio
+import collections
 import ipaddress
 import logging
 import threading
@@ -66,6 +67,7 @@ __all__ = [
     "FINAL_LINGER",
     "MAX_CLOSED_CLIENTS",
     "MAX_PENDING_EVENTS",
+    "MAX_REPLAYS_IN_FLIGHT",
     "PUBLISH_WAIT",
     "ClientInfo",
     "EventServer",
@@ -74,6 +76,11 @@ __all__ = [
 #: Longest ``publish()`` waits for the loop to catch up, so a stuck loop slows a publisher
 #: down but never hangs it.
 PUBLISH_WAIT = 5.0
+#: Replays being sent at once; later ones wait their turn (their clients registered, live events
+#: queued behind). Each costs at most one ``REPLAY_PIECE`` outside the log, so this bounds what a
+#: crowd of resuming (or hostile) clients can hold, without refusing anyone: a browser takes any
+#: answer but 200 as "stop reconnecting".
+MAX_REPLAYS_IN_FLIGHT = 16
 #: Seconds ``stop(final=True)`` keeps answering 204 before freeing the port: longer than a
 #: browser's default reconnection delay (a few seconds), so reconnecting clients hear "stop".
 FINAL_LINGER = 5.0
@@ -209,6 +216,8 @@ class EventServer:
             plain = {n.lower().rstrip(".") for n in names}
             self._hosts = frozenset(plain | {f"{n}." for n in plain})
         self._listener: Listener | None = None
+        self._replays_active: set[Connection] = set()
+        self._replays_waiting: collections.deque[Connection] = collections.deque()
         self.host, self._requested_port, self._port = host, port, None
         self.heartbeat, self.retry, self.token = heartbeat or None, retry, token
         self.queue_limit = queue_limit
@@ -338,10 +347,10 @@ class EventServer:
         return self._go_live(ch, self._register(request), request, None)
 
     def _register(self, request: StreamRequest) -> Connection:
-        client_id, old = self._registry.take(request.client_id)
-        if old is not None and old.open:
-            # The same client came back before its old connection was seen to close.
-            old.close(CloseReason.CLIENT_CLOSED)
+        # A client that came back before its old connection was seen to close gets a second
+        # entry; the old one ends by itself (EOF, heartbeat). Closing it here would let any
+        # request that names an id end another client's stream.
+        client_id = self._registry.take(request.client_id)
         conn = Connection(
             client_id,
             request.remote,
@@ -372,13 +381,30 @@ class EventServer:
         )
         conn.gap = first.gap
         ch.subscribers[conn] = None
-        conn.send(first.data, first.count, first.last_id)
+        conn.send(first.data, 0, None)
         conn.bytes_sent -= first.head_length  # count the event stream, not the HTTP head
+        if first.replay and conn.open:
+            # Streamed from the stored frames as the socket drains, a few at a time (below).
+            conn.replay(first.replay, first.count, first.last_id, self._replay_finished)
+            self._replays_waiting.append(conn)
+            self._start_replays()
         if not conn.open:
             return None
         self._hooks.emit(self._hooks.connect, conn.info())
         self._hooks.changed()
         return conn
+
+    def _start_replays(self) -> None:
+        """Start waiting replays while fewer than MAX_REPLAYS_IN_FLIGHT are being sent."""
+        while self._replays_waiting and len(self._replays_active) < MAX_REPLAYS_IN_FLIGHT:
+            conn = self._replays_waiting.popleft()
+            if conn.open and conn.replaying:
+                self._replays_active.add(conn)
+                conn.start_replay()
+
+    def _replay_finished(self, conn: Connection) -> None:
+        self._replays_active.discard(conn)
+        self._start_replays()
 
     def _connection_closed(self, conn: Connection) -> None:
         ch = self._pipeline.channels.get(conn.channel)

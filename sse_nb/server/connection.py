@@ -16,11 +16,19 @@ once). Two regimes:
 The queue is bounded by ``queue_limit`` bytes (it holds references to shared bytes, so it costs
 little until a client really stalls). Past the limit the client is a slow consumer: it is cut off
 (reason ``"slow consumer"``) and its queue freed; it can come back with ``Last-Event-ID`` and be
-replayed from the log without loss.
+replayed from the log without loss. One event alone may be larger than the limit: queued behind
+nothing, it waits for the reader to take it; anything queued behind it cuts a stalled reader.
+
+A replay (:meth:`Connection.replay`) is the log's stored frames, referenced, never joined whole:
+pieces of at most :data:`REPLAY_PIECE` bytes are handed to the socket one after the other as it
+drains, and live events wait in the queue behind the replay, bounded as above. So a resuming
+client costs one piece, however long its replay; one that stops reading it is cut as a slow
+consumer (by the queue, or after :data:`REPLAY_STALL` seconds without progress) and can resume.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
@@ -35,7 +43,14 @@ from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
 from ..protocol import Gap
 from .reasons import CloseReason
 
-__all__ = ["MAX_QUEUED_BYTES", "ClientInfo", "Connection"]
+__all__ = ["MAX_QUEUED_BYTES", "REPLAY_PIECE", "REPLAY_STALL", "ClientInfo", "Connection"]
+
+#: Bytes of a replay handed to the socket at a time: what a resuming client holds outside the
+#: log (whose frames are shared), however long its replay.
+REPLAY_PIECE = 256 * 1024
+#: Seconds a replay may go without the client taking a piece before it is cut as a slow
+#: consumer, so a client that stops reading frees its replay slot even when nothing is published.
+REPLAY_STALL = 30.0
 
 #: Bytes a connection may have waiting for a reader that does not keep up before it is dropped
 #: as a slow consumer: minutes of a typical ticker, yet a bounded cost per stalled client.
@@ -81,7 +96,14 @@ class Connection:
         "_drop_hook",
         "_queue",
         "_queued_bytes",
+        "_replay",
+        "_replay_count",
+        "_replay_done",
+        "_replay_last_id",
+        "_replay_pos",
+        "_replay_started",
         "_sock",
+        "_stall",
         "_stream",
         "_waiting",
         "bytes_sent",
@@ -127,6 +149,12 @@ class Connection:
         self._queue: list[tuple[bytes, int, str | None]] = []
         self._queued_bytes = 0
         self._waiting = False
+        self._replay: list[bytes] | None = None
+        self._replay_pos = self._replay_count = 0
+        self._replay_last_id: str | None = None
+        self._replay_started = False
+        self._replay_done: Callable[[Connection], None] | None = None
+        self._stall: asyncio.TimerHandle | None = None
         self.connected_at = time.time()
         self.closed_at: float | None = None
         self.close_reason: CloseReason | None = None
@@ -150,17 +178,100 @@ class Connection:
         """Bytes waiting in this connection's queue (not yet handed to the socket)."""
         return self._queued_bytes
 
+    @property
+    def replaying(self) -> bool:
+        """True while a replay is waiting for its turn or still being sent."""
+        return self._replay is not None
+
     def send(self, data: bytes, count: int, last_id: str | None) -> None:
-        """Send ``count`` encoded events now, or queue them behind a write still in progress."""
+        """Send ``count`` encoded events now, or queue them behind a write or replay in progress."""
         if self.close_reason is not None:
             return
-        if self._waiting or self.held:
+        if self._waiting or self.held or self._replay is not None:
             self._queue.append((data, count, last_id))
             self._queued_bytes += len(data)
-            if self._queued_bytes > self.queue_limit:
+            # One event alone may exceed the limit: a reader that keeps up takes it, and only
+            # one that has not taken what came before it is cut.
+            alone = len(self._queue) == 1 and count <= 1
+            if self._queued_bytes > self.queue_limit and not alone:
                 self._cut_slow_consumer()
             return
         self._write(data, count, last_id, CloseReason.WRITE_FAILED)
+
+    def replay(
+        self,
+        frames: list[bytes],
+        count: int,
+        last_id: str | None,
+        on_done: Callable[[Connection], None],
+    ) -> None:
+        """Take ``frames`` (``count`` events, the last ``last_id``) as this stream's replay.
+
+        Live events sent from now on wait behind it. Nothing goes out until :meth:`start_replay`
+        (the server caps the replays in flight); ``on_done(self)`` is called once the replay is
+        sent or the connection closes, whichever comes first.
+        """
+        self._replay, self._replay_pos = frames, 0
+        self._replay_count, self._replay_last_id = count, last_id
+        self._replay_done = on_done
+
+    def start_replay(self) -> None:
+        """Begin sending the replay taken by :meth:`replay`, piece by piece as the socket drains."""
+        if self._replay is None or self.close_reason is not None:
+            return
+        self._replay_started = True
+        self._pump()
+
+    def _pump(self) -> None:
+        """Write what comes next while the socket takes it at once: replay pieces, then queue."""
+        while self.close_reason is None and not self._waiting and not self.held:
+            if self._replay is not None:
+                if not self._replay_started:
+                    return
+                self._write_replay_piece()
+            elif self._queue:
+                queue, self._queue, self._queued_bytes = self._queue, [], 0
+                data = queue[0][0] if len(queue) == 1 else b"".join(q[0] for q in queue)
+                count = sum(q[1] for q in queue)
+                last_id = next((q[2] for q in reversed(queue) if q[2] is not None), None)
+                self._write(data, count, last_id, CloseReason.WRITE_FAILED)
+            else:
+                return
+        if self._waiting and self._replay is not None and self._stall is None:
+            self._stall = asyncio.get_running_loop().call_later(
+                REPLAY_STALL, self._replay_stalled, self._replay_pos
+            )
+
+    def _write_replay_piece(self) -> None:
+        frames = self._replay
+        assert frames is not None
+        start = end = self._replay_pos
+        size = 0
+        while end < len(frames) and (end == start or size + len(frames[end]) <= REPLAY_PIECE):
+            size += len(frames[end])
+            end += 1
+        self._replay_pos = end
+        last = end >= len(frames)
+        data = frames[start] if end - start == 1 else b"".join(frames[start:end])
+        if last:
+            self._end_replay()
+        # Ids are not known piece by piece: the last event's id is recorded with the last piece.
+        count = self._replay_count - start if last else end - start
+        self._write(data, count, self._replay_last_id if last else None, CloseReason.WRITE_FAILED)
+
+    def _replay_stalled(self, position: int) -> None:
+        self._stall = None
+        if self._replay is not None and self._replay_pos == position and self._waiting:
+            self._cut_slow_consumer()
+
+    def _end_replay(self) -> None:
+        done, self._replay_done = self._replay_done, None
+        self._replay = None
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+        if done is not None:
+            done(self)
 
     def _cut_slow_consumer(self) -> None:
         logger.warning(
@@ -224,16 +335,18 @@ class Connection:
         if fut.cancelled() or fut.exception() is not None:
             self.close(CloseReason.WRITE_FAILED)
             return
-        if self._queue and not self.held:
-            queue, self._queue, self._queued_bytes = self._queue, [], 0
-            data = queue[0][0] if len(queue) == 1 else b"".join(q[0] for q in queue)
-            count = sum(q[1] for q in queue)
-            last_id = next((q[2] for q in reversed(queue) if q[2] is not None), None)
-            self._write(data, count, last_id, CloseReason.WRITE_FAILED)
+        if self._stall is not None:  # the piece went out: the replay is moving
+            self._stall.cancel()
+            self._stall = None
+        self._pump()
 
     def release(self, max_bytes: int | None = None) -> int:
         """Write what a hold kept back: all of it, or about ``max_bytes`` of it (a throttle's
         share, cut mid-event if need be). Returns the bytes written."""
+        if self._replay is not None:  # the replay goes first; the queue follows it
+            if not self.held:
+                self._pump()
+            return 0
         if self.close_reason is not None or self._waiting or not self._queue:
             return 0
         queue = self._queue
@@ -270,6 +383,8 @@ class Connection:
         self.close_reason = reason
         self.closed_at = time.time()
         self._queue, self._queued_bytes = [], 0
+        if self._replay is not None:
+            self._end_replay()
         if reset and self._sock is not None:
             with contextlib.suppress(OSError):
                 self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)

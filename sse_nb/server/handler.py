@@ -38,6 +38,7 @@ from .connection import Connection
 from .listener import BODY_TIMEOUT, MAX_REQUEST_BODY
 from .opening import GAP_HEADER, is_malformed
 from .reasons import CloseReason
+from .registry import AUTOMATIC_ID
 from .seam import StreamHost, StreamRequest
 
 __all__ = [
@@ -215,6 +216,8 @@ class EventStreamHandler(tornado.web.RequestHandler):
         value = raw[-1].decode("utf-8", "replace")
         if not value or len(value) > MAX_CLIENT_ID_LENGTH or is_malformed(value):
             raise tornado.web.HTTPError(400, "bad client id")
+        if AUTOMATIC_ID.fullmatch(value):
+            raise tornado.web.HTTPError(400, "client ids c1, c2, ... are given by the server")
         return value
 
     # -- verbs ---------------------------------------------------------------------------
@@ -268,6 +271,9 @@ class EventStreamHandler(tornado.web.RequestHandler):
 
         stream = self.detach()
         sock = stream.socket
+        if sock is None:  # the client is already gone
+            stream.close()
+            return
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if hasattr(socket, "TCP_USER_TIMEOUT"):

@@ -59,6 +59,9 @@ class Opening:
     last_id: str | None
     #: The gap signal sent (``{"requested": ..., "oldest": ...}``), if any.
     gap: Gap | None
+    #: The replay's stored frames, NOT in ``data``: sent in pieces as the socket drains
+    #: (``Connection.replay``), so a resuming client never costs a joined copy of the history.
+    replay: list[bytes]
 
 
 def opening(
@@ -92,5 +95,4 @@ def opening(
         parts.append(b"retry: %d\n\n" % retry)
     if gap is not None:
         parts.append(encode_gap(gap))
-    parts.extend(frames)
-    return Opening(b"".join(parts), len(head) + len(OPENING_COMMENT), count, last_id, gap)
+    return Opening(b"".join(parts), len(head) + len(OPENING_COMMENT), count, last_id, gap, frames)

@@ -14,8 +14,7 @@ __all__ = ["LOST", "CloseReason"]
 class CloseReason(str, enum.Enum):
     """Why one connection ended, recorded as ``ClientInfo.close_reason`` (a ``str``)."""
 
-    #: The client ended the stream (EOF on the server's read), or a browser widget said so, or
-    #: the same client id connected again before its old connection was seen to close.
+    #: The client ended the stream (EOF on the server's read), or a browser widget said so.
     CLIENT_CLOSED = "client closed"
     #: Sending failed (the peer reset the connection, or the socket broke mid-write).
     WRITE_FAILED = "write failed"
