@@ -12,8 +12,10 @@ Lifecycle of one request (``docs/server-lifecycle.md`` draws it):
    no chunked framing and no per-event flush future. The body ends when the connection closes
    (``Connection: close``), which HTTP/1.1 allows for a response without a length.
 3. In ONE synchronous step on the loop thread: read the replay from the log, register the
-   connection as a subscriber, and write headers + ``retry:`` + gap signal + replay as one
-   write. Nothing can be published in between, so the seam loses and duplicates nothing.
+   connection as a subscriber, write headers + ``retry:`` + gap signal, and hand the connection
+   the replay's stored frames, which it sends in pieces as the socket drains, live events
+   queued behind them. Nothing can be published in between, so the seam loses and duplicates
+   nothing.
 4. Read from the socket until it closes: that read is the close detection. End of stream is
    "client closed"; an ETIMEDOUT (TCP_USER_TIMEOUT expired while heartbeats went unacknowledged)
    is "heartbeat failed". A client has nothing more to send: past

@@ -1,8 +1,10 @@
 """The bytes that open an event-stream response: head, opening comment, ``retry:``, gap, replay.
 
-They are built in one step, from the log, on the loop thread, and written with one write: the
-handler registers the connection as a subscriber in that same step, so nothing published can
-fall between the replay and the live feed (see ``docs/server-lifecycle.md``).
+They are built in one step, from the log, on the loop thread: the head, opening comment,
+``retry:`` and gap signal joined (one write), the replay as the log's stored frames (sent in
+pieces by the connection as its socket drains). The server registers the connection as a
+subscriber in that same step, so nothing published can fall between the replay and the live
+feed (see ``docs/server-lifecycle.md``).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def stream_head(extra_headers: dict[str, str], gap: bool) -> bytes:
 class Opening:
     """What a new connection writes first, and what of it counts as events."""
 
-    #: Head, opening comment, ``retry:``, gap signal and replay, joined.
+    #: Head, opening comment, ``retry:`` and gap signal, joined.
     data: bytes
     #: Bytes of ``data`` that are the HTTP head and the opening comment, not the event stream.
     head_length: int
