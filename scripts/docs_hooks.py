@@ -38,6 +38,7 @@ OPTIONAL_PAGES = frozenset(
         "lab.md",
         "security.md",
         "teaching.zh.md",
+        "glossary.md",
     }
 )
 
