@@ -1,4 +1,4 @@
-"""Shared test fixtures: waiting on conditions, and a headless Chromium for browser tests."""
+"""Shared test fixtures: waiting on conditions, started servers, and a headless Chromium."""
 
 from __future__ import annotations
 
@@ -6,9 +6,14 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from odd_server import OddServer
+
+    from sse_nb.server import EventServer
 
 CHROMIUM = os.environ.get("SSE_NB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -35,6 +40,50 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
         time.sleep(interval)
+
+
+#: What a test's server is unless it says otherwise: no heartbeats, so a test that reads the
+#: stream sees events only (tests that need heartbeats ask for them).
+SERVER_DEFAULTS: dict[str, Any] = {"heartbeat": None}
+
+
+@pytest.fixture()
+def serve() -> Iterator[Callable[..., EventServer]]:
+    """``serve(**options)`` starts an ``EventServer`` on a free 127.0.0.1 port.
+
+    Options are ``EventServer``'s keywords over :data:`SERVER_DEFAULTS`; every server started
+    is closed (stopped, its log released) when the test ends.
+    """
+    from sse_nb.server import EventServer
+
+    started: list[EventServer] = []
+
+    def start(**options: Any) -> EventServer:
+        server = EventServer(**{**SERVER_DEFAULTS, **options}).start()
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in reversed(started):
+            server.close()
+
+
+@pytest.fixture()
+def server(request: pytest.FixtureRequest, serve: Callable[..., EventServer]) -> EventServer:
+    """One started server; a module or test sets its options with ``@pytest.mark.server(...)``."""
+    marker = request.node.get_closest_marker("server")
+    return serve(**(marker.kwargs if marker else {}))
+
+
+@pytest.fixture()
+def odd() -> Iterator[OddServer]:
+    """A server of odd cases for the client tests (``tests/odd_server.py``)."""
+    from odd_server import odd_server
+
+    with odd_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

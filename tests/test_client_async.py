@@ -5,13 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-from test_client_servers import OddServer, odd_server
+from odd_server import OddServer
 
 from sse_nb.client import AsyncEventSource, Transition
 from sse_nb.client import source as source_module
@@ -39,12 +38,6 @@ LIMIT = 10.0
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture()
-def odd() -> Iterator[OddServer]:
-    with odd_server() as server:
-        yield server
 
 
 async def take(es: AsyncEventSource, n: int) -> list[Event]:
@@ -231,8 +224,11 @@ async def test_idle_timeout_takes_a_silent_server_for_dead_and_reconnects(
 
 
 async def test_heartbeats_keep_an_idle_timeout_from_firing(odd: OddServer) -> None:
-    # 25 comments 20 ms apart span 0.5 s, longer than the 0.2 s idle timeout.
-    async with AsyncEventSource(odd.url("/heartbeats"), reconnect=FAST, idle_timeout=0.2) as es:
+    # 75 comments 20 ms apart span 1.5 s or more, longer than the 1 s idle timeout, which is
+    # 50 times the gap between two of them: room for a loaded machine.
+    async with AsyncEventSource(
+        odd.url("/heartbeats?n=75"), reconnect=FAST, idle_timeout=1.0
+    ) as es:
         (event,) = await take(es, 1)
     assert event.data == "after the beats"
     assert len(odd.state.requests("/heartbeats")) == 1

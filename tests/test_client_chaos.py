@@ -12,16 +12,15 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-from collections.abc import Iterator
+from functools import partial
 
 import anyio
 import pytest
+from conftest import wait_until
 
 from sse_nb import EventServer, _runtime
 from sse_nb.client import AsyncEventSource
 from sse_nb.protocol import Event, ReconnectPolicy
-
-pytestmark = pytest.mark.anyio
 
 EVENTS = 10_000
 #: Connections the proxy cuts; the test requires at least MIN_CUTS of them to have happened.
@@ -34,6 +33,8 @@ AHEAD = 400
 SEED = 20_261_124
 #: The whole run is bounded; a stuck client fails the test instead of hanging it.
 LIMIT = 15.0
+
+pytestmark = [pytest.mark.anyio, pytest.mark.server(history=EVENTS * 2)]
 
 
 class CuttingProxy:
@@ -109,15 +110,6 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture()
-def server() -> Iterator[EventServer]:
-    srv = EventServer(history=EVENTS * 2, heartbeat=None).start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
 async def test_every_event_arrives_once_in_order_through_a_cutting_proxy(
     server: EventServer,
 ) -> None:
@@ -128,9 +120,12 @@ async def test_every_event_arrives_once_in_order_through_a_cutting_proxy(
 
     def publish() -> None:
         # Paced by the client so live streaming and replay after a cut interleave.
+        def caught_up(i: int) -> bool:
+            return i - len(received) <= AHEAD or done_publishing.is_set()
+
         for i in range(EVENTS):
-            while i - len(received) > AHEAD and not done_publishing.is_set():
-                threading.Event().wait(0.001)
+            if not caught_up(i):
+                wait_until(partial(caught_up, i), LIMIT, interval=0.001, what="the client")
             server.publish(str(i))
         done_publishing.set()
 

@@ -8,7 +8,6 @@ import logging
 import re
 import socket
 import threading
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,17 +15,11 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 from conftest import wait_until
-from test_server_helpers import Stream, raw_get, read_response_head
+from streams import Stream, raw_get, read_response_head
 
 from sse_nb import _runtime
 from sse_nb.protocol import EventParser
 from sse_nb.server import TCP_USER_TIMEOUT_MS, ClientInfo, EventServer
-
-
-@pytest.fixture()
-def server() -> Iterator[EventServer]:
-    with EventServer(heartbeat=None) as s:
-        yield s
 
 
 def closed_reason(server: EventServer, client_id: str) -> str | None:

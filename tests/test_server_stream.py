@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from conftest import wait_until
-from test_server_helpers import Stream
+from streams import Stream
 
 from sse_nb import _runtime
 from sse_nb.server import GAP_EVENT, GAP_HEADER, EventServer
-
-
-@pytest.fixture()
-def server() -> Iterator[EventServer]:
-    with EventServer(heartbeat=None) as s:
-        yield s
 
 
 def test_stream_headers_are_event_stream_uncompressed_and_send_retry() -> None:

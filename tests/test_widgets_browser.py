@@ -6,15 +6,13 @@ the page's messages are delivered as the comm delivers them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from sse_nb import EventServer, EventSource, ReadyState
 from sse_nb.widgets import BrowserEventSource
 from sse_nb.widgets.browser import choose_route
 from tests.conftest import wait_until
-from tests.test_widgets_table import page_message, record_messages
+from tests.widget_messages import page_message, record_messages
 
 HELLO_LOCAL = {
     "kind": "hello",
@@ -28,12 +26,6 @@ HELLO_BINDER = {
     "hostname": "hub.example.org",
     "base_url": "/user/someone/",
 }
-
-
-@pytest.fixture()
-def server() -> Iterator[EventServer]:
-    with EventServer(heartbeat=None).start() as s:
-        yield s
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,13 +11,7 @@ import pytest
 from sse_nb import EventServer, EventSource, ReadyState
 from sse_nb.widgets import FLUSH_HZ, ClientPanel, ServerPanel, StatusLight, Timeline
 from tests.conftest import wait_until
-from tests.test_widgets_table import HOSTILE, max_in_any_second, page_message, record_messages
-
-
-@pytest.fixture()
-def server() -> Iterator[EventServer]:
-    with EventServer(heartbeat=None).start() as s:
-        yield s
+from tests.widget_messages import HOSTILE, max_in_any_second, page_message, record_messages
 
 
 def publish_paced(server: EventServer, rate: int, seconds: float) -> int:

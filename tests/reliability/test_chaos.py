@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 
 import anyio
 import pytest
@@ -30,13 +29,7 @@ SEED = 20_261_124
 LIMIT = 40.0
 
 
-@pytest.fixture()
-def server() -> Iterator[EventServer]:
-    srv = EventServer(heartbeat=HEARTBEAT).start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+pytestmark = pytest.mark.server(heartbeat=HEARTBEAT)
 
 
 def test_clients_behind_a_faulty_network_get_every_event_once(server: EventServer) -> None:

@@ -17,7 +17,6 @@ import gc
 import socket
 import threading
 import tracemalloc
-from collections.abc import Iterator
 
 import pytest
 
@@ -45,13 +44,7 @@ MODES = ("clean", "reset", "mid-replay")
 LIMIT = 60.0
 
 
-@pytest.fixture()
-def server() -> Iterator[EventServer]:
-    srv = EventServer(history=HISTORY, heartbeat=0.2).start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+pytestmark = pytest.mark.server(history=HISTORY, heartbeat=0.2)
 
 
 async def one_client(port: int, mode: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -24,13 +23,7 @@ FIRST = 10
 RSS_SLACK = 48 * 1024 * 1024
 
 
-@pytest.fixture()
-def server() -> Iterator[EventServer]:
-    srv = EventServer(history=EVENTS + FIRST, heartbeat=None, queue_limit=QUEUE_LIMIT).start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+pytestmark = pytest.mark.server(history=EVENTS + FIRST, queue_limit=QUEUE_LIMIT)
 
 
 def test_a_stalled_reader_is_cut_as_slow_consumer_and_resumes_without_loss(

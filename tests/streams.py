@@ -1,4 +1,4 @@
-"""Test helpers for the server tests (no tests here): read a real stream over 127.0.0.1.
+"""Reading a real stream over 127.0.0.1 in tests: httpx streams, raw sockets, response heads.
 
 Streams are read with httpx (or a raw socket) and parsed with ``sse_nb.protocol.EventParser``,
 so the server is checked by the parser of the standard and nothing else.
