@@ -6,7 +6,7 @@ batch's write fails with SQLITE_FULL ("database or disk is full"), as on a full 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,12 +24,8 @@ EVENT_BYTES = 4_000
 
 
 @pytest.fixture()
-def server(tmp_path: Path) -> Iterator[EventServer]:
-    srv = EventServer(log=tmp_path / "events.sqlite", heartbeat=None).start()
-    try:
-        yield srv
-    finally:
-        srv.close()
+def server(serve: Callable[..., EventServer], tmp_path: Path) -> EventServer:
+    return serve(log=tmp_path / "events.sqlite")
 
 
 def test_a_full_disk_loses_nothing_live_and_is_reported(server: EventServer) -> None:
