@@ -12,11 +12,10 @@ import socket
 import statistics
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
-from sse_nb.server import EventServer, app
+from sse_nb.server import EventServer, binding
 from sse_nb.server.listener import MAX_REQUEST_BODY, RETRY_AFTER
 from tests.conftest import wait_until
 
@@ -30,13 +29,7 @@ BODIES = 3
 RSS_SLACK = 24 * 1024 * 1024
 
 
-@pytest.fixture()
-def server() -> Iterator[EventServer]:
-    srv = EventServer(heartbeat=None, token=TOKEN).start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+pytestmark = pytest.mark.server(token=TOKEN)
 
 
 def raw_request(port: int, head: str) -> socket.socket:
@@ -120,7 +113,7 @@ def test_bodies_over_the_limit_are_refused_even_with_the_token(server: EventServ
 def test_a_half_sent_request_is_closed_after_the_header_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(app, "HEADER_TIMEOUT", 0.5)  # 10 s by default; the mechanism is the same
+    monkeypatch.setattr(binding, "HEADER_TIMEOUT", 0.5)  # 10 s by default; same mechanism
     with EventServer(heartbeat=None) as srv:
         sock = raw_request(srv.port, "GET /events HTTP/1.1\r\nHost: 127.0")
         started = time.monotonic()
