@@ -8,12 +8,12 @@ no history, no count and no iterator. ``reconnect()`` then resumes from the thir
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import anyio
 import pytest
 from conftest import wait_until
-from test_client_servers import OddServer, odd_server
+from odd_server import OddServer
 
 from sse_nb.client import AsyncEventSource, EventSource
 from sse_nb.protocol import Event, ReadyState, ReconnectPolicy
@@ -25,10 +25,10 @@ IDS = [str(i) for i in range(1, 11)]
 
 
 @pytest.fixture()
-def odd() -> Iterator[OddServer]:
-    with odd_server() as server:
-        server.state.log = [(i, f"e{i}") for i in IDS]
-        yield server
+def odd(odd: OddServer) -> OddServer:
+    """The shared odd server (conftest), holding ten events to replay."""
+    odd.state.log = [(i, f"e{i}") for i in IDS]
+    return odd
 
 
 def closing_listener(

@@ -75,7 +75,7 @@ def test_the_book_counts_duplicates_late_arrivals_and_a_missing_tail() -> None:
 
 def test_a_browser_event_source_is_booked_from_what_the_page_reports() -> None:
     from sse_nb.widgets import BrowserEventSource
-    from tests.test_widgets_table import page_message
+    from tests.widget_messages import page_message
 
     page_es = BrowserEventSource("http://127.0.0.1:9/events", open=False)
     ledger = Ledger(page_es)

@@ -168,7 +168,7 @@ def test_a_client_that_pauses_reading_is_cut_as_a_slow_consumer() -> None:
 
 def test_panel_buttons_make_faults_and_the_timeline_marks_each_at_its_time() -> None:
     from sse_nb.widgets import ServerPanel, Timeline
-    from tests.test_widgets_table import page_message
+    from tests.widget_messages import page_message
 
     with EventServer(heartbeat=None) as server:
         server.start()
