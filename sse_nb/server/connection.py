@@ -274,6 +274,9 @@ class Connection:
             done(self)
 
     def _cut_slow_consumer(self) -> None:
+        # Cut first (the queue is freed at once), then say so with the figures of the cut.
+        behind = self._queued_bytes
+        self.close(CloseReason.SLOW_CONSUMER)
         logger.warning(
             "client %s (%s) on channel %r cut off as a slow consumer: %d bytes behind "
             "(limit %d); last event sent to it: %s. It can reconnect with Last-Event-ID "
@@ -281,11 +284,10 @@ class Connection:
             self.id,
             self.remote,
             self.channel,
-            self._queued_bytes,
+            behind,
             self.queue_limit,
             self.last_event_id,
         )
-        self.close(CloseReason.SLOW_CONSUMER)
 
     def heartbeat(self, comment: bytes) -> None:
         """Called every heartbeat period: write ``comment`` unless something was written since."""
