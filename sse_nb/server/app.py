@@ -16,9 +16,6 @@ and feeds subscribers itself, so ``publish()`` and ``open_stream()`` hand those 
 from __future__ import annotations
 
 import asyncio
-import collections
-import ipaddress
-import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -30,32 +27,29 @@ import tornado.netutil
 import tornado.web
 
 from .._display import panel_bundle
-from ..protocol import check_retry, encode_comment
+from ..protocol import check_retry
 from ..protocol.recording import Recording
+from .access import HostPolicy, check_max_connections, check_token, warn_if_exposed
+from .admission import MAX_REPLAYS_IN_FLIGHT, Admission
+from .binding import addresses, bind, unbind
 from .channels import (
     CHANNEL_PATTERN,
     MAX_PENDING_EVENTS,
-    Channel,
     Pipeline,
-    event_text,
+    check_channel,
     valid_channel,
 )
 from .connection import MAX_QUEUED_BYTES, ClientInfo, Connection
 from .cors import CorsPolicy
 from .faults import Answer, Faults
-from .handler import EventStreamHandler, hide_token, host_allowed
+from .handler import EventStreamHandler
+from .heartbeat import Heartbeat
 from .hooks import Callback, Hooks
 from .listener import (
-    BODY_TIMEOUT,
-    HEADER_TIMEOUT,
-    MAX_HEADER_BYTES,
-    MAX_REQUEST_BODY,
     Listener,
-    default_max_connections,
 )
-from .log import DEFAULT_HISTORY, EventLog, MemoryLog, Replay, SQLiteLog
+from .log import DEFAULT_HISTORY, EventLog, MemoryLog, SQLiteLog
 from .loop import CALL_TIMEOUT, LoopHandle
-from .opening import is_malformed, opening
 from .play import PLAY_PREFIX, Player
 from .reasons import CloseReason
 from .registry import MAX_CLOSED_CLIENTS, ClientRegistry
@@ -76,70 +70,9 @@ __all__ = [
 #: Longest ``publish()`` waits for the loop to catch up, so a stuck loop slows a publisher
 #: down but never hangs it.
 PUBLISH_WAIT = 5.0
-#: Replays being sent at once; later ones wait their turn (their clients registered, live events
-#: queued behind). Each costs at most one ``REPLAY_PIECE`` outside the log, so this bounds what a
-#: crowd of resuming (or hostile) clients can hold, without refusing anyone: a browser takes any
-#: answer but 200 as "stop reconnecting".
-MAX_REPLAYS_IN_FLIGHT = 16
 #: Seconds ``stop(final=True)`` keeps answering 204 before freeing the port: longer than a
 #: browser's default reconnection delay (a few seconds), so reconnecting clients hear "stop".
 FINAL_LINGER = 5.0
-
-_HEARTBEAT = encode_comment("")
-logger = logging.getLogger("sse_nb.server")
-access_log = logging.getLogger("tornado.access")
-
-
-def _loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
-def _log_request(handler: tornado.web.RequestHandler) -> None:
-    """Tornado's access log line, with any ``?token=`` hidden (also on 404s of other paths)."""
-    status = handler.get_status()
-    if status < 400:
-        log = access_log.info
-    elif status < 500:
-        log = access_log.warning
-    else:
-        log = access_log.error
-    request = handler.request
-    log(
-        "%d %s %s (%s) %.2fms",
-        status,
-        request.method,
-        hide_token(request.uri or ""),
-        request.remote_ip,
-        1000.0 * request.request_time(),
-    )
-
-
-class _LogHost:
-    """What a shared log may ask of its server (``shared.LogHost``), on the loop thread."""
-
-    __slots__ = ("server",)
-
-    def __init__(self, server: EventServer) -> None:
-        self.server = server
-
-    def deliver(self, channel: str, data: bytes, count: int, last_id: str) -> None:
-        ch = self.server._pipeline.channels.get(channel)
-        if ch is not None:
-            for conn in list(ch.subscribers):
-                conn.send(data, count, last_id)
-        self.server._hooks.changed()
-
-    def resync(self, channel: str) -> int:
-        ch = self.server._pipeline.channels.get(channel)
-        if ch is None:
-            return 0
-        return sum(c.close(CloseReason.DROPPED_BY_SERVER) for c in list(ch.subscribers))
-
-    def changed(self) -> None:
-        self.server._hooks.changed()
 
 
 class EventServer:
@@ -193,31 +126,11 @@ class EventServer:
             check_retry(retry)
         if heartbeat is not None and heartbeat < 0:
             raise ValueError(f"heartbeat must be >= 0 seconds or None, not {heartbeat!r}")
-        if token is not None and (not isinstance(token, str) or not token.strip()):
-            raise ValueError(
-                "token must be a non-empty str (an empty one would let `?token=` in); "
-                "use token=None for no token"
-            )
-        if max_connections is not None and (
-            isinstance(max_connections, bool)
-            or not isinstance(max_connections, int)
-            or max_connections < 1
-        ):
-            raise ValueError(f"max_connections must be a positive int, not {max_connections!r}")
+        check_token(token)
+        check_max_connections(max_connections)
         self.max_connections = max_connections
-        if allowed_hosts == "*":
-            self._any_host = True
-            self._hosts: frozenset[str] = frozenset()
-        else:
-            self._any_host = False
-            names = [allowed_hosts] if isinstance(allowed_hosts, str) else list(allowed_hosts or [])
-            if not all(isinstance(n, str) and n and not is_malformed(n) for n in names):
-                raise ValueError(f"allowed_hosts must be host names, not {allowed_hosts!r}")
-            plain = {n.lower().rstrip(".") for n in names}
-            self._hosts = frozenset(plain | {f"{n}." for n in plain})
+        self._hosts = HostPolicy(allowed_hosts)
         self._listener: Listener | None = None
-        self._replays_active: set[Connection] = set()
-        self._replays_waiting: collections.deque[Connection] = collections.deque()
         self.host, self._requested_port, self._port = host, port, None
         self.heartbeat, self.retry, self.token = heartbeat or None, retry, token
         self.queue_limit = queue_limit
@@ -231,9 +144,9 @@ class EventServer:
         self._reuse_port = reuse_port
         self._log_closed = False
         self._hooks = Hooks()
-        self._pipeline = Pipeline(log, on_drained=self._hooks.changed)
+        self._pipeline = Pipeline(log, self._shared, on_drained=self._hooks.changed)
         self._registry = ClientRegistry()
-        self._taps: dict[str, Callable[[bytes], None]] = {}  # client id -> byte tap
+        self._admission = Admission(log, self._pipeline, self._registry, self._hooks, self._shared)
         self._player = Player()  # recordings served under /play/<name>
         self._panel: Any = None  # the ServerPanel shown by _repr_mimebundle_, made once
         self._loop = LoopHandle()
@@ -242,9 +155,9 @@ class EventServer:
             self._loop, self._registry.open, self._trim, self._restart, self._hooks.changed
         )
         self._http: tornado.httpserver.HTTPServer | None = None
-        self._heartbeat_handle: asyncio.TimerHandle | None = None
         self._final = self._mounted = False
-        self._background: set[asyncio.Task[Any]] = set()
+        self._heartbeat = Heartbeat(self.heartbeat, self._pipeline.subscribers, self._listening)
+        self._background: set[asyncio.Future[None]] = set()
 
     # -- properties ----------------------------------------------------------------------
 
@@ -253,6 +166,9 @@ class EventServer:
         if self._port is None:
             raise RuntimeError("the server is not started; call start() first")
         return self._port
+
+    def _listening(self) -> bool:
+        return self._http is not None or self._mounted
 
     @property
     def running(self) -> bool:
@@ -272,21 +188,19 @@ class EventServer:
 
     def url_for(self, channel: str) -> str:
         """The URL of ``channel`` (``.../events/<channel>``; ``"default"`` is ``.../events``)."""
-        self._check_channel(channel)
+        check_channel(channel, self._pipeline.channels)
         return self.url if channel == "default" else f"{self.url}/{channel}"
 
     @property
     def published(self) -> int:
         """Events published so far, all channels (by this process)."""
-        return self._pipeline.published if self._shared is None else self._shared.published
+        return self._pipeline.count
 
     def last_id(self, channel: str = "default") -> str | None:
         """Id of the newest event published to ``channel`` (also by an earlier run's log)."""
         if not valid_channel(channel):
             return None
-        if self._shared is not None:
-            return self._shared.last_id(channel)
-        return self._pipeline.channel(channel).last_id
+        return self._pipeline.last_id(channel)
 
     @property
     def log_error(self) -> Exception | None:
@@ -297,9 +211,7 @@ class EventServer:
         failure once, so a publishing program hears of it. A shared log (Redis) that cannot be
         reached is reported here as "log unavailable since ..." until it answers again.
         """
-        if self._shared is not None:
-            return self._shared.error
-        return self._pipeline.log_error
+        return self._pipeline.error
 
     @property
     def clients(self) -> list[ClientInfo]:
@@ -318,7 +230,7 @@ class EventServer:
 
     def host_allowed(self, host: str | None, local_port: int | None) -> bool:
         """Whether a request with this ``Host`` header is answered (else 403)."""
-        return self._any_host or host_allowed(host, local_port, self.host, self._hosts)
+        return self._hosts.allows(host, local_port, self.host)
 
     def accepting(self, channel: str) -> bool:
         """False once the channel is closed or the server stopped for good (answer 204)."""
@@ -328,101 +240,10 @@ class EventServer:
         return ch is None or not ch.closed
 
     def open_stream(self, request: StreamRequest) -> Connection | None:
-        """Register a detached stream and write its opening bytes in one go; loop thread.
-
-        Called by the handler. Events published but not drained yet are neither in the log nor
-        sent: they are drained first, so the replay and the live feed after it meet exactly.
-        """
-        if self._pipeline.pending:
-            self._pipeline.drain()
-        ch = self._pipeline.channel(request.channel)
-        if self._shared is not None:
-            # A shared log reads the replay over the network: the connection waits, registered
-            # but not subscribed, until the log calls back in the loop step it may go live.
-            conn = self._register(request)
-            self._shared.join(
-                request.channel, request.resume, conn, lambda r: self._go_live(ch, conn, request, r)
-            )
-            return conn
-        return self._go_live(ch, self._register(request), request, None)
-
-    def _register(self, request: StreamRequest) -> Connection:
-        # A client that came back before its old connection was seen to close gets a second
-        # entry; the old one ends by itself (EOF, heartbeat). Closing it here would let any
-        # request that names an id end another client's stream.
-        client_id = self._registry.take(request.client_id)
-        conn = Connection(
-            client_id,
-            request.remote,
-            request.channel,
-            request.stream,
-            resumed_from=request.resume,
-            gap=None,
-            queue_limit=self.queue_limit,
-            on_closed=self._connection_closed,
-        )
-        conn.tap = self._taps.get(client_id)
-        self._registry.add(conn)
-        return conn
-
-    def _go_live(
-        self, ch: Channel, conn: Connection, request: StreamRequest, replay: Replay | None
-    ) -> Connection | None:
-        """Write the opening bytes (``replay``, or the log's now) and subscribe, in one step."""
-        if not conn.open:
-            return None
-        first = opening(
-            self._log,
-            request.channel,
-            request.resume,
-            retry=self.retry,
-            extra_headers=request.headers,
-            replay=replay,
-        )
-        conn.gap = first.gap
-        ch.subscribers[conn] = None
-        conn.send(first.data, 0, None)
-        conn.bytes_sent -= first.head_length  # count the event stream, not the HTTP head
-        if first.replay and conn.open:
-            # Streamed from the stored frames as the socket drains, a few at a time (below).
-            conn.replay(first.replay, first.count, first.last_id, self._replay_finished)
-            self._replays_waiting.append(conn)
-            self._start_replays()
-        if not conn.open:
-            return None
-        self._hooks.emit(self._hooks.connect, conn.info())
-        self._hooks.changed()
-        return conn
-
-    def _start_replays(self) -> None:
-        """Start waiting replays while fewer than MAX_REPLAYS_IN_FLIGHT are being sent."""
-        while self._replays_waiting and len(self._replays_active) < MAX_REPLAYS_IN_FLIGHT:
-            conn = self._replays_waiting.popleft()
-            if conn.open and conn.replaying:
-                self._replays_active.add(conn)
-                conn.start_replay()
-
-    def _replay_finished(self, conn: Connection) -> None:
-        self._replays_active.discard(conn)
-        self._start_replays()
-
-    def _connection_closed(self, conn: Connection) -> None:
-        ch = self._pipeline.channels.get(conn.channel)
-        if ch is not None:
-            ch.subscribers.pop(conn, None)
-        self._registry.closed(conn)
-        self._hooks.emit(self._hooks.disconnect, conn.info())
-        self._hooks.changed()
+        """Register a detached stream and write its opening bytes (see ``admission``)."""
+        return self._admission.open_stream(request, retry=self.retry, queue_limit=self.queue_limit)
 
     # -- publishing ----------------------------------------------------------------------
-
-    def _check_channel(self, channel: str) -> None:
-        if isinstance(channel, str) and channel in self._pipeline.channels:
-            return
-        if not valid_channel(channel):
-            raise ValueError(
-                f"channel {channel!r} is not a valid name: 1-128 of A-Z a-z 0-9 _ . : ~ -"
-            )
 
     def publish(
         self,
@@ -446,9 +267,7 @@ class EventServer:
         :data:`~sse_nb.server.channels.MAX_PENDING_EVENTS` events wait to be sent, it waits
         (at most :data:`PUBLISH_WAIT` s) until the loop has sent them out.
         """
-        self._check_channel(channel)
-        if self._shared is not None:
-            return self._publish_shared(self._shared, channel, data, event, id)
+        check_channel(channel, self._pipeline.channels)
         accepted = self._pipeline.add(channel, data, event, id)
         if not (accepted.schedule or accepted.backlog):
             return accepted.id  # the common case under load: a drain is already on its way
@@ -457,15 +276,6 @@ class EventServer:
         if accepted.backlog and not self._loop.here():
             self._pipeline.wait_drained(accepted.drains, PUBLISH_WAIT)
         return accepted.id
-
-    def _publish_shared(
-        self, shared: SharedLog, channel: str, data: Any, event: str | None, id: str | None
-    ) -> str:
-        """Append to the shared log; its tail, not this call, hands the event to subscribers."""
-        text = event_text(data)
-        if self._pipeline.channel(channel).closed:
-            raise RuntimeError(f"channel {channel!r} is closed; nothing more can be published")
-        return shared.publish(channel, text, event, id)
 
     # -- callbacks -----------------------------------------------------------------------
 
@@ -553,17 +363,8 @@ class EventServer:
         and to its next ones.
         """
 
-        def attach(tap: Callable[[bytes], None] | None) -> None:
-            if tap is None:
-                self._taps.pop(client_id, None)
-            else:
-                self._taps[client_id] = tap
-            conn = self._registry.get(client_id)
-            if conn is not None and conn.open:
-                conn.tap = tap
-
-        self._loop.call(lambda: attach(callback))
-        return lambda: self._loop.call(lambda: attach(None))
+        self._loop.call(lambda: self._admission.tap(client_id, callback))
+        return lambda: self._loop.call(lambda: self._admission.tap(client_id, None))
 
     def close_channel(self, channel: str = "default") -> int:
         """Close ``channel`` for good: end its streams; reconnects get 204 (stop reconnecting).
@@ -571,7 +372,7 @@ class EventServer:
         Returns the number of connections ended (recorded as "dropped by server"). Publishing
         to a closed channel raises ``RuntimeError``.
         """
-        self._check_channel(channel)
+        check_channel(channel, self._pipeline.channels)
         ch = self._pipeline.channel(channel)
         ch.closed = True
         reason = CloseReason.DROPPED_BY_SERVER
@@ -611,9 +412,9 @@ class EventServer:
         self._loop.loop = loop
         self._mounted = True
         app.add_handlers(r".*$", self.handlers(prefix))
-        loop.call_soon_threadsafe(self._schedule_heartbeat)
+        loop.call_soon_threadsafe(self._heartbeat.start, loop)
         if self._shared is not None:
-            loop.call_soon_threadsafe(self._shared.attach, _LogHost(self), loop)
+            loop.call_soon_threadsafe(self._shared.attach, self._pipeline, loop)
 
     def start(self) -> EventServer:
         """Listen (idempotent); the server runs on sse_nb's runtime thread."""
@@ -627,57 +428,23 @@ class EventServer:
     def _start_on_loop(self) -> None:
         if self._http is not None:
             return
-        app = tornado.web.Application(
-            self.handlers() + self._player.handlers(self.token), log_function=_log_request
+        self._http, self._listener = bind(
+            self.handlers() + self._player.handlers(self.token),
+            self.host,
+            self._requested_port,
+            reuse_port=self._reuse_port,
+            max_connections=self.max_connections,
         )
-        http = tornado.httpserver.HTTPServer(
-            app,
-            idle_connection_timeout=HEADER_TIMEOUT,
-            max_header_size=MAX_HEADER_BYTES,
-            max_body_size=MAX_REQUEST_BODY,
-            body_timeout=BODY_TIMEOUT,
-        )
-        sockets = tornado.netutil.bind_sockets(
-            self._requested_port, self.host, reuse_port=self._reuse_port
-        )
-        self._listener = Listener(http, sockets, self.max_connections or default_max_connections())
-        self._listener.start()
-        self._port = sockets[0].getsockname()[1]
-        self._http = http
-        self._schedule_heartbeat()
+        self._port = self._listener.sockets[0].getsockname()[1]
+        self._heartbeat.start(self._loop.get())
         if self._shared is not None:
-            self._shared.attach(_LogHost(self), self._loop.get())
-        exposed = [a for a in self.addresses if not _loopback(a.rpartition(":")[0].strip("[]"))]
-        if exposed:
-            logger.warning(
-                "sse_nb: %s listens on %s, reachable from other machines%s",
-                self.name,
-                ", ".join(exposed),
-                "" if self.token else "; anyone who can reach it reads every stream (set a token)",
-            )
+            self._shared.attach(self._pipeline, self._loop.get())
+        warn_if_exposed(self.name, self.addresses, self.token)
 
     @property
     def addresses(self) -> list[str]:
         """The ``host:port`` addresses really listened on (``0.0.0.0``: every interface)."""
-        listener = self._listener
-        if listener is None:
-            return []
-        found = []
-        for sock in listener.sockets:
-            host, port = sock.getsockname()[:2]
-            found.append(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
-        return found
-
-    def _schedule_heartbeat(self) -> None:
-        if self.heartbeat is None:
-            return
-        self._heartbeat_handle = self._loop.get().call_later(self.heartbeat, self._beat)
-
-    def _beat(self) -> None:
-        for conn in self._pipeline.subscribers():
-            conn.heartbeat(_HEARTBEAT)
-        if self._http is not None or self._mounted:
-            self._schedule_heartbeat()
+        return addresses(self._listener)
 
     def stop(self, final: bool = False, linger: float | None = None) -> None:
         """Stop: free the port and end every connection (reason "server stopped").
@@ -699,9 +466,7 @@ class EventServer:
                 conn.close(CloseReason.SERVER_STOPPED)
             if self._shared is not None:
                 self._shared.detach()  # ends pending joins too
-            if self._heartbeat_handle is not None:
-                self._heartbeat_handle.cancel()
-                self._heartbeat_handle = None
+            self._heartbeat.stop()
             if final and linger > 0 and self._http is not None:
 
                 def free_port() -> None:
@@ -721,10 +486,7 @@ class EventServer:
         http, self._http = self._http, None
         if http is None:
             return
-        if self._listener is not None:
-            self._listener.stop()
-        http.stop()
-        task = asyncio.ensure_future(http.close_all_connections())
+        task = unbind(http, self._listener)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -751,7 +513,7 @@ class EventServer:
 
     def __repr__(self) -> str:
         where = self.url if self._port else "not started"
-        return f"<EventServer {self.name} {where} published={self._pipeline.published}>"
+        return f"<EventServer {self.name} {where} published={self._pipeline.count}>"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """In Jupyter, show the live server panel; plain text where widgets are unavailable."""

@@ -19,13 +19,15 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from ..errors import EventLogError
 from ..protocol import check_id, encode_event
 from .connection import Connection
 from .log import EventLog, StoredEvent
+from .reasons import CloseReason
+from .shared import SharedLog
 
 __all__ = ["CHANNEL_PATTERN", "MAX_PENDING_EVENTS", "Accepted", "Channel", "Pipeline"]
 
@@ -43,6 +45,14 @@ logger = logging.getLogger("sse_nb.server")
 
 def valid_channel(name: object) -> bool:
     return isinstance(name, str) and _CHANNEL_RE.fullmatch(name) is not None
+
+
+def check_channel(name: str, known: Mapping[str, object] = {}) -> None:
+    """Refuse a channel name that is not one URL path segment of safe characters."""
+    if isinstance(name, str) and name in known:
+        return  # the common case: a channel already in use was checked when first used
+    if not valid_channel(name):
+        raise ValueError(f"channel {name!r} is not a valid name: 1-128 of A-Z a-z 0-9 _ . : ~ -")
 
 
 def event_text(data: Any) -> str:
@@ -85,8 +95,13 @@ class Accepted(NamedTuple):
 class Pipeline:
     """The channels of one server and the events on their way from ``publish()`` to sockets."""
 
-    def __init__(self, log: EventLog, on_drained: Callable[[], None]) -> None:
+    def __init__(
+        self, log: EventLog, shared: SharedLog | None, on_drained: Callable[[], None]
+    ) -> None:
         self.log = log
+        #: A log many processes share numbers the events and feeds subscribers by its tail:
+        #: ``add()`` then only appends to it (see ``shared.py``).
+        self.shared = shared
         self.channels: dict[str, Channel] = {}
         self.published = 0
         self._on_drained = on_drained
@@ -99,6 +114,22 @@ class Pipeline:
         #: The log's last write failure, ``None`` once a later write succeeded.
         self.log_error: Exception | None = None
         self._log_error_unraised = False
+
+    @property
+    def error(self) -> Exception | None:
+        """The log's failure: the last write's, or a shared log's "unavailable since ..."."""
+        return self.shared.error if self.shared is not None else self.log_error
+
+    @property
+    def count(self) -> int:
+        """Events published by this process, all channels."""
+        return self.shared.published if self.shared is not None else self.published
+
+    def last_id(self, channel: str) -> str | None:
+        """The newest id of ``channel`` this process knows (also from an earlier run's log)."""
+        if self.shared is not None:
+            return self.shared.last_id(channel)
+        return self.channel(channel).last_id
 
     @property
     def pending(self) -> int:
@@ -121,6 +152,10 @@ class Pipeline:
     def add(self, channel: str, data: Any, event: str | None, id: str | None) -> Accepted:
         """Check, number, encode and queue one event; any thread (``publish()``'s first half)."""
         text = event_text(data)
+        if self.shared is not None:
+            if self.channel(channel).closed:
+                raise RuntimeError(f"channel {channel!r} is closed; nothing more can be published")
+            return Accepted(self.shared.publish(channel, text, event, id), False, False, 0)
         if id is not None:
             check_id(id)
         with self._lock:
@@ -194,6 +229,26 @@ class Pipeline:
             self._log_error_unraised = True
         if first:
             logger.error("sse_nb: %s; the events were still delivered live", failure)
+
+    # -- what a shared log asks of its host (shared.LogHost), on the loop thread ------------
+
+    def deliver(self, channel: str, data: bytes, count: int, last_id: str) -> None:
+        """Send events a shared log's tail read to the channel's subscribers."""
+        ch = self.channels.get(channel)
+        if ch is not None:
+            for conn in list(ch.subscribers):
+                conn.send(data, count, last_id)
+        self._on_drained()
+
+    def resync(self, channel: str) -> int:
+        """End the channel's live streams (returns how many); their clients resume."""
+        ch = self.channels.get(channel)
+        if ch is None:
+            return 0
+        return sum(c.close(CloseReason.DROPPED_BY_SERVER) for c in list(ch.subscribers))
+
+    def changed(self) -> None:
+        self._on_drained()
 
     def subscribers(self) -> list[Connection]:
         """Every open subscriber of every channel; loop thread."""

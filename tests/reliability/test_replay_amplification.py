@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -32,15 +32,12 @@ STALL = 1.0
 
 
 @pytest.fixture()
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[EventServer]:
+def server(monkeypatch: pytest.MonkeyPatch, serve: Callable[..., EventServer]) -> EventServer:
     monkeypatch.setattr(connection, "REPLAY_STALL", STALL)
-    srv = EventServer(history=EVENTS, heartbeat=None).start()
-    try:
-        payload = "x" * EVENT_BYTES
-        srv._loop.call(lambda: [srv.publish(payload) for _ in range(EVENTS)])
-        yield srv
-    finally:
-        srv.stop()
+    srv = serve(history=EVENTS)
+    payload = "x" * EVENT_BYTES
+    srv._loop.call(lambda: [srv.publish(payload) for _ in range(EVENTS)])
+    return srv
 
 
 def test_stalled_replays_hold_no_copy_of_the_history_and_are_cut(server: EventServer) -> None:
@@ -60,7 +57,7 @@ def test_stalled_replays_hold_no_copy_of_the_history_and_are_cut(server: EventSe
     sampler.start()
     try:
         wait_until(lambda: len(server.clients) == STALLED, what="all registered")
-        assert len(server._replays_active) <= MAX_REPLAYS_IN_FLIGHT
+        assert len(server._admission.replays_active) <= MAX_REPLAYS_IN_FLIGHT
         # Nobody reads: each replay stalls, is cut as a slow consumer, and the next starts.
         wait_until(
             lambda: all(c.state == "closed" for c in server.clients),
