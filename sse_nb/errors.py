@@ -1,8 +1,8 @@
-"""The exceptions sse_nb raises, each saying what happened in a user's words.
+"""The exceptions sse_nb defines, and the built-in ones it raises, each saying what happened.
 
-::
+Defined here; ``except SSEError`` catches these (and nothing else)::
 
-    SSEError                      everything sse_nb raises derives from this
+    SSEError                      base of the exceptions below
     ├── ConnectionFailed          the client cannot (re)connect and has stopped trying
     │   ├── BadStatus             the server answered with a status other than 200 (or 204)
     │   ├── BadContentType        the response was not text/event-stream
@@ -12,8 +12,27 @@
     ├── StreamError               the bytes received do not make a valid event stream
     ├── SourceClosed              the client was closed while you waited for an event
     └── EventLogError             the server's event log cannot be opened or written (also an
-                                  OSError; the message names the file)
+        │                         OSError; the message names the file)
         └── LogUnavailable        the shared event log (Redis) cannot be reached: not published
+
+Raised as well, and NOT derived from ``SSEError`` (Python's own meaning applies)::
+
+    ValueError                    a bad argument: an id, a retry, a channel name, an origin,
+    │                             a token, a heartbeat, an event type
+    └── LineTooLongError          (sse_nb.protocol) a line longer than max_line_length
+        └── EventTooLongError     an event longer than max_event_length
+    TypeError                     an argument of the wrong type (data that is not JSON-
+                                  serialisable, an id that is not a str)
+    RuntimeError                  a call at the wrong moment: publishing to a closed channel,
+    │                             ``port`` before ``start()``, a blocking call on the runtime
+    │                             thread, ``start()`` of a mounted or finally stopped server
+    └── IllegalTransition         (sse_nb.protocol) a readyState change the standard never
+                                  makes: a bug in the code that asked for it
+    TimeoutError                  a wait ran out: ``EventSource.next(timeout=)``, ``wait_for()``,
+                                  ``sse_nb.lab.wait_until()``
+
+The magics answer a bad command with IPython's ``UsageError`` (one line, no traceback); the
+server answers bad requests with an HTTP status, never an exception in the caller.
 """
 
 from __future__ import annotations
