@@ -8,12 +8,14 @@ itself and sends ``Last-Event-ID``, so a server that keeps history replays what 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata
 import json
 import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -40,6 +42,9 @@ DEMO_TICK = 0.05
 #: Environment variable by which ``--workers`` hands the Redis URL to its worker processes (not
 #: their command line, which every local user can read).
 WORKER_URL_VARIABLE = "SSE_NB_REDIS_URL"
+#: Environment variable holding a token for ``serve``, ``listen`` and ``doctor``: unlike a
+#: command line (``--token``), the environment of a process is not readable by other local users.
+TOKEN_VARIABLE = "SSE_NB_TOKEN"
 #: The demo's reconnection delay (server ``retry:``), so the automatic reconnect is visible
 #: but quick.
 DEMO_RETRY_MS = 300
@@ -103,6 +108,50 @@ def _port(text: str) -> int:
     return value
 
 
+# -- tokens -------------------------------------------------------------------------------------
+
+
+def _given_token(args: argparse.Namespace) -> str | None:
+    """The token of ``--token``, else of ``--token-file`` (read), else of ``$SSE_NB_TOKEN``."""
+    if args.token is not None:
+        return str(args.token)
+    if args.token_file is not None:
+        try:
+            with open(args.token_file, encoding="utf-8") as f:
+                return f.read().strip() or None
+        except OSError as exc:
+            raise ValueError(f"cannot read the token file: {exc}") from None
+    return os.environ.get(TOKEN_VARIABLE) or None
+
+
+def _write_token(token: str, path: str | None) -> str:
+    """Write ``token`` to ``path`` (a new private file when ``None``), readable by its owner
+    only; returns the path."""
+    if path is None:
+        fd, path = tempfile.mkstemp(prefix="sse-nb-", suffix=".token")  # mode 0600
+    else:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(token + "\n")
+    return path
+
+
+def _auth_headers(args: argparse.Namespace) -> dict[str, str]:
+    token = _given_token(args)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _add_token_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--token",
+        metavar="TOKEN",
+        help=f"send this token (other local users can read a command line: prefer "
+        f"--token-file or ${TOKEN_VARIABLE})",
+    )
+    parser.add_argument("--token-file", metavar="PATH", help="read the token from this file")
+
+
 # -- serve --------------------------------------------------------------------------------------
 
 
@@ -112,10 +161,22 @@ def _describe_client(info: ClientInfo) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .server import EventServer, Ticker
+    from .server import AUTO_TOKEN, EventServer, Ticker, mask_token
+    from .server.tokens import resolve_token
 
+    token_path: str | None = None
     if args.worker_index is not None:
         args.redis = os.environ.get(WORKER_URL_VARIABLE)
+        args.token = os.environ.get(TOKEN_VARIABLE) or None
+    else:
+        given = args.token if args.token is not None else os.environ.get(TOKEN_VARIABLE)
+        args.token = resolve_token(given or None)
+        if args.token is not None and (given == AUTO_TOKEN or args.token_file is not None):
+            try:
+                token_path = _write_token(args.token, args.token_file)
+            except OSError as exc:
+                _err(f"cannot write the token file: {exc}")
+                return 1
     if args.redis is not None and args.log is not None:
         _err("--redis and --log name two different logs: give one")
         return 2
@@ -132,6 +193,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             kwargs[option] = getattr(args, option)
     if args.retry is not None:
         kwargs["retry"] = args.retry
+    if args.token is not None:
+        kwargs["token"] = args.token
     where = ""
     try:
         if args.redis is not None:
@@ -158,6 +221,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     ticker = Ticker(server, args.ticker).start() if args.ticker else None
     listening = ", ".join(server.addresses)
+    if server.token:
+        # Never the whole token: output is often logged (a service manager, a shared terminal).
+        where += f", token {mask_token(server.token)}"
+        if token_path is not None:
+            where += f" (the whole token is in {token_path}, readable by you only)"
     if any(not a.startswith(("127.", "[::1]", "localhost")) for a in server.addresses):
         # Bound beyond this machine: say where, not just the loopback URL (the server also
         # logs a warning to stderr).
@@ -178,6 +246,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if ticker is not None:
             ticker.stop()
         server.close()
+        if token_path is not None and args.token_file is None:
+            with contextlib.suppress(OSError):
+                os.unlink(token_path)  # made for this run only
     _out(f"stopped after {server.published} events")
     return 0
 
@@ -280,11 +351,17 @@ def cmd_listen(args: argparse.Namespace) -> int:
         reason = f": {t.reason}" if t.reason else ""
         _err(f"{ReadyState(t.state).name}{reason}{last}")
 
+    try:
+        headers = _auth_headers(args)
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
     es = EventSource(
         args.url,
         last_event_id=args.last_event_id,
         idle_timeout=args.idle_timeout,
         reconnect=policy,
+        headers=headers,
     )
     es.on("state", on_state)
     received, code = 0, 0
@@ -548,6 +625,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run N server processes on one port (SO_REUSEPORT); needs --redis",
     )
+    serve.add_argument(
+        "--token",
+        metavar="TOKEN|auto",
+        help="require this token from every client (auto: a random one, written to a file "
+        f"only you can read); also read from ${TOKEN_VARIABLE}",
+    )
+    serve.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="write the token here (mode 0600) instead of a temporary file",
+    )
     serve.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
@@ -588,6 +676,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="give up after N failed attempts in a row (default: never)",
     )
+    _add_token_options(listen)
     listen.set_defaults(func=cmd_listen)
 
     demo = sub.add_parser(

@@ -233,6 +233,12 @@ class SSEMagics(Magics):
         metavar="URL",
         help="share one event log on Redis Streams with other servers (--history: its MAXLEN)",
     )
+    @argument(
+        "--token",
+        default=None,
+        metavar="TOKEN|auto",
+        help="require this token (auto: a random one); clients made here send it",
+    )
     @argument("--name", default=None, help="name used by the other magics (default: server)")
     @line_magic
     def sse_serve(self, line: str) -> None:
@@ -257,6 +263,8 @@ class SSEMagics(Magics):
             kwargs["heartbeat"] = args.heartbeat
         if args.log is not None:
             kwargs["log"] = args.log
+        if args.token is not None:
+            kwargs["token"] = args.token
         if args.redis is not None:
             if args.log is not None:
                 raise UsageError("--redis and --log name two different logs: give one")
@@ -347,8 +355,11 @@ class SSEMagics(Magics):
             from .widgets import ClientPanel
 
             try:
+                # Given the server itself, the client sends its token (if any).
                 source = EventSource(
-                    url, last_event_id=args.last_event_id, idle_timeout=args.idle_timeout
+                    url if server_name is None else self.servers[server_name].server,
+                    last_event_id=args.last_event_id,
+                    idle_timeout=args.idle_timeout,
                 )
             except ValueError as exc:
                 raise UsageError(f"%sse_connect: {exc}") from None
@@ -482,6 +493,8 @@ class SSEMagics(Magics):
         return Conformance().run()
 
     def _rows(self) -> Iterator[tuple[str, ...]]:
+        from .server import mask_token
+
         for name, s in self.servers.items():
             srv = s.server
             live = [c for c in srv.clients if c.state == "open"]
@@ -489,6 +502,7 @@ class SSEMagics(Magics):
             ticker = f", ticker {s.ticker.period:g} s" if s.ticker else ""
             failure = srv.log_error  # e.g. "log unavailable since ..." for a Redis log
             trouble = f", {failure}" if failure is not None else ""
+            token = f", token {mask_token(srv.token)}" if srv.token else ""
             yield (
                 "server",
                 name,
@@ -496,7 +510,7 @@ class SSEMagics(Magics):
                 state,
                 str(srv.last_id() or ""),
                 f"{srv.published} published",
-                f"{len(live)} open client{'s' if len(live) != 1 else ''}{ticker}{trouble}",
+                f"{len(live)} open client{'s' if len(live) != 1 else ''}{ticker}{token}{trouble}",
             )
         for name, c in self.clients.items():
             src = c.source

@@ -9,13 +9,21 @@ in step.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 import httpx
 
 from ..protocol import ReconnectPolicy, check_id
 
-__all__ = ["DEFAULTS", "DEFAULT_HISTORY", "Listener", "SourceOptions", "checked"]
+__all__ = [
+    "DEFAULTS",
+    "DEFAULT_HISTORY",
+    "Listener",
+    "ServerLike",
+    "SourceOptions",
+    "checked",
+    "target",
+]
 
 #: Events kept in ``history`` by default: enough for a widget's table, bounded for long streams.
 DEFAULT_HISTORY = 1000
@@ -92,3 +100,30 @@ def checked(options: SourceOptions) -> SourceOptions:
     if opts["reconnect"] is None:
         opts["reconnect"] = ReconnectPolicy()
     return opts
+
+
+class ServerLike(Protocol):
+    """A server given instead of a url (``EventServer`` is one): its url and its token."""
+
+    @property
+    def url(self) -> str: ...
+
+    #: Sent as ``Authorization: Bearer <token>`` when set.
+    token: str | None
+
+
+def target(url_or_server: str | ServerLike, options: SourceOptions) -> tuple[str, SourceOptions]:
+    """The url to open and the options to open it with.
+
+    Given a server object, its token goes into the ``Authorization`` header (unless the caller
+    set one), so that a client made from a server needs no token repeated by hand.
+    """
+    if isinstance(url_or_server, str):
+        return url_or_server, options
+    url, token = url_or_server.url, url_or_server.token
+    if not token:
+        return url, options
+    headers = dict(options.get("headers") or {})
+    if not any(name.lower() == "authorization" for name in headers):
+        headers["Authorization"] = f"Bearer {token}"
+    return url, {**options, "headers": headers}

@@ -59,7 +59,7 @@ from ..protocol import (
 from .connection import CLOSE_TIMEOUT, NoContent, default_client, open_stream
 from .delivery import Delivery, Received
 from .inbox import AsyncInbox, Inbox
-from .options import Listener, SourceOptions, checked
+from .options import Listener, ServerLike, SourceOptions, checked, target
 from .tap import Tapped, Taps, Wire
 
 if TYPE_CHECKING:
@@ -107,11 +107,18 @@ class AsyncEventSource(Tapped):
     raising the error if it failed (bad status or content type, reconnect limit). ``on(type,
     fn)`` works as ``addEventListener``. The keywords are ``options.SourceOptions``, shared with
     ``EventSource``; ``inbox`` replaces the iteration buffer (``EventSource`` passes its own).
+    ``url`` may be a server object (an ``EventServer``): its url, and its token as
+    ``Authorization: Bearer``.
     """
 
     def __init__(
-        self, url: str, *, inbox: Inbox | None = None, **options: Unpack[SourceOptions]
+        self,
+        url: str | ServerLike,
+        *,
+        inbox: Inbox | None = None,
+        **options: Unpack[SourceOptions],
     ) -> None:
+        url, options = target(url, options)
         opts = checked(options)
         self.url = url
         #: The options in force, every one of them filled in (``options.DEFAULTS``).

@@ -26,7 +26,7 @@ from .._display import panel_bundle
 from ..errors import SourceClosed
 from ..protocol import Event, ReadyState, ReconnectPolicy
 from .delivery import Received
-from .options import Listener, SourceOptions
+from .options import Listener, ServerLike, SourceOptions, target
 from .source import AsyncEventSource, Transition
 from .tap import Tapped
 
@@ -169,9 +169,11 @@ class EventSource(Tapped):
     The keywords are those of ``AsyncEventSource`` (``options.SourceOptions``); give
     ``listeners`` (``{type: callback}``) to have them in place before the first byte. Callbacks
     run on the runtime thread and must be quick. Use it as a context manager to close it on exit.
+    ``EventSource(server)`` takes an ``EventServer``'s url and sends its token.
     """
 
-    def __init__(self, url: str, **options: Unpack[SourceOptions]) -> None:
+    def __init__(self, url: str | ServerLike, **options: Unpack[SourceOptions]) -> None:
+        url, options = target(url, options)
         self._panel: Any = None  # the ClientPanel shown by _repr_mimebundle_, made once
         self._inbox = ThreadInbox(url)
         self._source = AsyncEventSource(url, inbox=self._inbox, **options)

@@ -15,8 +15,10 @@ from .reasons import LOST, CloseReason
 from .redis_log import RedisEventLog
 from .seam import StreamHost, StreamRequest
 from .ticker import TICK_EVENT, Ticker
+from .tokens import AUTO_TOKEN, mask_token
 
 __all__ = [
+    "AUTO_TOKEN",
     "DEFAULT_HISTORY",
     "FINAL_LINGER",
     "GAP_EVENT",
@@ -40,4 +42,5 @@ __all__ = [
     "StreamHost",
     "StreamRequest",
     "Ticker",
+    "mask_token",
 ]

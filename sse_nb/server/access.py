@@ -14,6 +14,7 @@ import tornado.web
 
 from .handler import hide_token, host_allowed
 from .opening import is_malformed
+from .tokens import mask_token
 
 __all__ = ["HostPolicy", "check_max_connections", "check_token", "log_request", "warn_if_exposed"]
 
@@ -94,5 +95,8 @@ def warn_if_exposed(name: str, addresses: list[str], token: str | None) -> None:
             "sse_nb: %s listens on %s, reachable from other machines%s",
             name,
             ", ".join(exposed),
-            "" if token else "; anyone who can reach it reads every stream (set a token)",
+            f" (token {mask_token(token)} required)"
+            if token
+            else "; anyone who can reach it reads every stream: set a token "
+            "(EventServer(token='auto'), sse-nb serve --token auto, %sse_serve --token auto)",
         )

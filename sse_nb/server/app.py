@@ -55,6 +55,7 @@ from .reasons import CloseReason
 from .registry import MAX_CLOSED_CLIENTS, ClientRegistry
 from .seam import StreamRequest
 from .shared import SharedLog
+from .tokens import mask_token, resolve_token
 
 __all__ = [
     "DEFAULT_HISTORY",
@@ -91,7 +92,8 @@ class EventServer:
     ``retry``: reconnection delay in ms, sent as ``retry:`` on connect.
     ``cors``: ``None``, ``"*"`` or a list of allowed origins (see :meth:`allow_origin`).
     ``token``: when set, requests need ``Authorization: Bearer <token>`` or ``?token=``
-    (else 401); an empty token is refused.
+    (else 401); ``"auto"`` makes a random one (read it back from ``server.token``); an empty
+    token is refused. Clients and widgets given the server object send it themselves.
     ``log``: an :class:`EventLog`, or a file path for a SQLite log (replay survives restarts).
     ``queue_limit``: bytes a client may fall behind before it is dropped as a slow consumer.
     ``max_connections``: open connections beyond which new ones are answered 503 with
@@ -132,7 +134,8 @@ class EventServer:
         self._hosts = HostPolicy(allowed_hosts)
         self._listener: Listener | None = None
         self.host, self._requested_port, self._port = host, port, None
-        self.heartbeat, self.retry, self.token = heartbeat or None, retry, token
+        self.heartbeat, self.retry = heartbeat or None, retry
+        self.token = resolve_token(token)
         self.queue_limit = queue_limit
         self._name = name
         self._cors = CorsPolicy(cors)
@@ -513,7 +516,8 @@ class EventServer:
 
     def __repr__(self) -> str:
         where = self.url if self._port else "not started"
-        return f"<EventServer {self.name} {where} published={self._pipeline.count}>"
+        token = f" token={mask_token(self.token)}" if self.token else ""
+        return f"<EventServer {self.name} {where}{token} published={self._pipeline.count}>"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """In Jupyter, show the live server panel; plain text where widgets are unavailable."""

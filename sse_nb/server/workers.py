@@ -8,8 +8,8 @@ may land on any of them and resumes from the shared log. The parent publishes th
 stdin (when it is not a terminal) through a ``RedisPublisher``; ``--ticker`` runs in worker 0.
 Ctrl-C or SIGTERM stops every worker (by PID); a worker that exits by itself stops the rest.
 
-The Redis URL reaches the workers in an environment variable, never on a command line, and is
-printed only with its password replaced.
+The Redis URL and the token reach the workers in environment variables, never on a command
+line; the URL is printed only with its password replaced.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import IO
 
 from .publisher import RedisPublisher, redact_url
 
-__all__ = ["WORKER_START_TIMEOUT", "WORKER_STOP_TIMEOUT", "serve_workers"]
+__all__ = ["TOKEN_VARIABLE", "WORKER_START_TIMEOUT", "WORKER_STOP_TIMEOUT", "serve_workers"]
 
 #: Seconds a worker gets to say it is serving: an import and a bind, on a loaded machine.
 WORKER_START_TIMEOUT = 60.0
@@ -35,6 +35,9 @@ WORKER_START_TIMEOUT = 60.0
 WORKER_STOP_TIMEOUT = 10.0
 #: Environment variable carrying the Redis URL to the workers (``cli.WORKER_URL_VARIABLE``).
 _URL_VARIABLE = "SSE_NB_REDIS_URL"
+#: Environment variable carrying the token to the workers (``cli.TOKEN_VARIABLE``), for the
+#: same reason: a command line is readable by every local user.
+TOKEN_VARIABLE = "SSE_NB_TOKEN"
 
 Say = Callable[[str], None]
 
@@ -97,6 +100,8 @@ def serve_workers(args: argparse.Namespace, out: Say, err: Say) -> int:
         return 1
     port = holder.getsockname()[1]
     env = {**os.environ, _URL_VARIABLE: url}
+    if getattr(args, "token", None):
+        env[TOKEN_VARIABLE] = args.token  # resolved already: every worker has the same token
     procs: list[subprocess.Popen[str]] = []
     ready: list[threading.Event] = []
     stopping = threading.Event()

@@ -29,7 +29,12 @@ Order. The page redraws its view only after sending the kernel its report, so wh
 shows (``data-state``, ``data-last-id``, ``data-received``) the kernel has already been sent; a
 request the page sends after seeing it is handled after the report.
 
-Messages. Page to kernel: ``hello`` (origin, hostname, base_url), ``events`` (rows),
+Tokens. A page's ``EventSource`` cannot set headers, so a server's token goes in the ``token``
+query parameter of the url the page opens; the page shows and reports that url with the token
+masked (its first characters and "…"), and the server hides it from its access log.
+
+Messages. Page to kernel: ``hello`` (origin, hostname, base_url, protocol,
+same_origin_sources), ``events`` (rows),
 ``closed`` (client, reason), ``reopen``. Kernel to page: ``open`` (url, client, last_event_id or
 null for the browser's own), ``close``.
 """
@@ -121,7 +126,8 @@ class BrowserEventSource:
     """``BrowserEventSource(server)`` or ``(url)``: a native EventSource running in the page.
 
     Give the ``EventServer`` itself when you can: the widget then allows the page's origin
-    (direct route) and tells the server when the page closes the connection (proxy route).
+    (direct route), tells the server when the page closes the connection (proxy route) and
+    sends the server's token, if it has one.
     ``event_types`` lists named event types to listen to besides ``message`` (a native
     ``EventSource`` only delivers named events to listeners registered by name). Display it
     (``display(b)`` or as a cell's last expression) to start it: the page runs the connection.
@@ -155,8 +161,12 @@ class BrowserEventSource:
         self.route = ""
         #: Registry ids given to the page's connections, oldest first.
         self.client_ids: list[str] = []
-        #: What the page reported: origin, hostname and base_url.
+        #: What the page reported: origin, hostname, base_url and protocol (the HTTP version
+        #: the page was fetched with, e.g. "http/1.1" or "h2"; "" when the browser does not say).
         self.page: dict[str, str] | None = None
+        #: EventSources the page had open or connecting to its own origin when it said hello
+        #: (this one not counted): a browser allows about six per origin over HTTP/1.1.
+        self.same_origin_sources = 0
         self._base_id = f"browser-{uuid.uuid4().hex[:8]}"
         self._lock = threading.Lock()
         self._history: deque[list[Any]] = deque(maxlen=BROWSER_HISTORY)
@@ -249,7 +259,11 @@ class BrowserEventSource:
         if self.page is None:
             return  # sent when the page says hello
         client = f"{self._base_id}-{len(self.client_ids) + 1}"
-        url = _with_query(self._route_url(), client=client)
+        params = {"client": client}
+        token = self.server.token if self.server is not None else None
+        if token:
+            params["token"] = token
+        url = _with_query(self._route_url(), **params)
         self.client_ids.append(client)
         message: BrowserOpen = {
             "kind": "open",
@@ -280,7 +294,9 @@ class BrowserEventSource:
                 "origin": msg["origin"],
                 "hostname": msg["hostname"],
                 "base_url": msg["base_url"],
+                "protocol": msg["protocol"],
             }
+            self.same_origin_sources = msg["same_origin_sources"]
             if self._want_open:
                 self._send_open()
         elif msg["kind"] == "events":

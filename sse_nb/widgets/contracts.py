@@ -89,6 +89,9 @@ class ObservedServer(Protocol):
     def client_closed(self, client_id: str, reason: str = ...) -> bool: ...
     def allow_origin(self, origin: str) -> None: ...
 
+    #: Sent by the page as the ``token`` query parameter when set.
+    token: str | None
+
 
 if TYPE_CHECKING:  # mypy checks here that the project's own clients and server fit
 
@@ -198,6 +201,12 @@ class BrowserHello(TypedDict):
     origin: str
     hostname: str
     base_url: str
+    #: How the page itself was fetched (the navigation's ``nextHopProtocol``: ``"http/1.1"``,
+    #: ``"h2"``, ...; ``""`` when the browser does not say).
+    protocol: str
+    #: EventSources open or connecting in this page to the page's own origin, this one not yet
+    #: counted (a browser allows about six HTTP/1.1 connections per origin).
+    same_origin_sources: int
 
 
 class BrowserEvents(TypedDict):
@@ -254,6 +263,10 @@ def page_message(content: object) -> PageMessage | None:
         value = content.get(key)
         return "" if value is None else str(value)
 
+    def count(key: str) -> int:
+        value = content.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
     kind = content.get("kind")
     if kind == "sync":
         return {"kind": "sync"}
@@ -275,6 +288,8 @@ def page_message(content: object) -> PageMessage | None:
             "origin": text("origin"),
             "hostname": text("hostname"),
             "base_url": text("base_url"),
+            "protocol": text("protocol"),
+            "same_origin_sources": count("same_origin_sources"),
         }
     if kind == "events":
         rows = content.get("rows")

@@ -18,6 +18,35 @@ function baseUrl() {
   }
 }
 
+// The url as shown and reported: a token in the query keeps its first 4 characters only.
+function shown(url) {
+  return url.replace(/([?&]token=)([^&]*)/g, (_, key, value) => key + decodeURIComponent(value).slice(0, 4) + "…");
+}
+
+// How the page itself was fetched: "http/1.1", "h2", "h3" ("" when the browser does not say).
+function pageProtocol() {
+  try {
+    const nav = performance.getEntriesByType("navigation")[0];
+    return (nav && nav.nextHopProtocol) || "";
+  } catch (e) {
+    return "";
+  }
+}
+
+// EventSources of this page open or connecting to the page's own origin (all widgets).
+function sameOriginSources() {
+  let n = 0;
+  for (const other of STATES.values()) {
+    if (!other.es) continue;
+    try {
+      if (new URL(other.es.url, location.href).origin === location.origin) n += 1;
+    } catch (e) {
+      // an unparsable url is no connection to this origin
+    }
+  }
+  return n;
+}
+
 // anywidget hands initialize() and each render() different wrappers of the model, so the
 // connection's state is found by the model's `key` trait.
 const STATES = (globalThis.__sse_nb_browsers ??= new Map());
@@ -70,7 +99,7 @@ function initialize({ model }) {
     if (resume) url += (url.includes("?") ? "&" : "?") + "lastEventId=" + encodeURIComponent(resume);
     st.client = msg.client;
     st.route = msg.route || "";
-    st.url = url;
+    st.url = shown(url);
     st.error = "";
     const es = new EventSource(url);
     st.es = es;
@@ -130,7 +159,14 @@ function initialize({ model }) {
     for (const fn of st.listeners) fn();
   }, period);
 
-  model.send({ kind: "hello", origin: location.origin, hostname: location.hostname, base_url: baseUrl() });
+  model.send({
+    kind: "hello",
+    origin: location.origin,
+    hostname: location.hostname,
+    base_url: baseUrl(),
+    protocol: pageProtocol(),
+    same_origin_sources: sameOriginSources(),
+  });
   return () => {
     clearInterval(timer);
     if (st.es) st.es.close();
