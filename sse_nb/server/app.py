@@ -7,10 +7,13 @@ caller's thread and hands them to the sockets on the loop. Everything that touch
 log or the subscriber sets runs on the loop thread.
 
 The parts it composes, one module each: ``channels`` (numbering and the publish pipeline),
-``opening`` (a stream's first bytes), ``registry`` (clients and their close reasons), ``cors``,
-``handler`` (HTTP checks, talking to this class through ``seam.StreamHost``). A log many
-processes share (``redis_log``) plugs in through ``shared.SharedLog``: it numbers the events
-and feeds subscribers itself, so ``publish()`` and ``open_stream()`` hand those two jobs to it.
+``admission`` (a stream let in: registered, its opening bytes written, subscribed, replayed),
+``opening`` (a stream's first bytes), ``registry`` (clients and their close reasons),
+``handler`` (HTTP checks, talking to this class through ``seam.StreamHost``), ``access`` and
+``cors`` (who is answered), ``binding`` and ``listener`` (the port), ``heartbeat``, ``hooks``,
+``loop``, ``faults`` and ``play`` (lab tools). A log many processes share (``redis_log``) plugs
+in through ``shared.SharedLog``: it numbers the events and feeds subscribers itself, so the
+pipeline and admission hand those two jobs to it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from types import TracebackType
 from typing import Any
 
 import tornado.httpserver
-import tornado.netutil
 import tornado.web
 
 from .._display import panel_bundle
@@ -45,9 +47,7 @@ from .faults import Answer, Faults
 from .handler import EventStreamHandler
 from .heartbeat import Heartbeat
 from .hooks import Callback, Hooks
-from .listener import (
-    Listener,
-)
+from .listener import Listener
 from .log import DEFAULT_HISTORY, EventLog, MemoryLog, SQLiteLog
 from .loop import CALL_TIMEOUT, LoopHandle
 from .play import PLAY_PREFIX, Player
