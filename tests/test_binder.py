@@ -30,7 +30,7 @@ import nbformat
 import pytest
 
 from tests.lab import Lab, start_lab, stop_lab
-from tests.test_notebooks import CLAIMS, NOTEBOOKS, check_executed, notebook_paths
+from tests.notebook_checks import CLAIMS, NOTEBOOKS, check_executed, notebook_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
