@@ -1,4 +1,4 @@
-"""Retake the screenshots in docs/img/ (one per widget, two notebooks) from a real JupyterLab.
+"""Retake the screenshots in docs/img/ (each widget and lab tool, two notebooks) from a real Lab.
 
 One command: ``.venv/bin/python scripts/screenshots.py``. It runs the browser tests of the
 widgets and of the Binder notebooks with ``SSE_NB_SCREENSHOTS=1``, so the pictures show the
@@ -25,6 +25,7 @@ def main() -> int:
         "-p",
         "no:cacheprovider",
         str(ROOT / "tests" / "test_lab_widgets.py"),
+        str(ROOT / "tests" / "test_lab_bench.py"),
         str(ROOT / "tests" / "test_binder.py"),
     ]
     return subprocess.call(cmd, cwd=ROOT, env=env)

@@ -166,7 +166,7 @@ class WireRows:
             "kind": "line",
             "text": escape_bytes(step.raw),
             "decision": step.decision,
-            "value": step.value[:MAX_SHOWN_BYTES],
+            "value": escape_bytes(step.value.encode("utf-8")),
         }
         if step.decision == DISPATCH and step.event is not None:
             ev = step.event
