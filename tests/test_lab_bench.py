@@ -152,6 +152,42 @@ def test_answers_of_500_fail_the_client_until_it_reconnects(lab: Lab, nb: Any) -
     client_state_is(nb, "OPEN")
 
 
+@pytest.mark.parametrize(
+    ("fault", "state", "shown"),
+    [("204", "CLOSED", ""), ("content-type", "CLOSED", "text/html"), ("redirect", "OPEN", "")],
+)
+def test_each_answer_fault_shows_on_the_client_panel(
+    lab: Lab,  # noqa: F811
+    nb: Any,
+    fault: str,
+    state: str,
+    shown: str,
+) -> None:
+    client_state_is(nb, "OPEN")
+    reconnects = int(lab.execute(nb, "print(es.reconnects)"))
+    click_fault(nb, fault, 1)
+    panel_says(nb, "the next 1")
+    click_fault(nb, "close")  # the client reconnects, and gets the answer
+    lab.execute(nb, f"es.wait_for(lambda es: es.reconnects > {reconnects}, 30)")
+    client_state_is(nb, state)
+    assert shown in nb.text_content(CLIENT)
+    if state == "CLOSED":
+        lab.execute(nb, "es.reconnect()")
+        client_state_is(nb, "OPEN")
+
+
+def test_a_throttle_lets_events_trickle_in(lab: Lab, nb: Any) -> None:  # noqa: F811
+    client_state_is(nb, "OPEN")
+    before = int(lab.execute(nb, "print(es.events_received)"))
+    click_fault(nb, "throttle")  # 200 B/s from the panel
+    panel_says(nb, "throttle")
+    lab.execute(nb, "for _ in range(4): server.publish('t' * 190)")  # about 1 s per event
+    lab.execute(nb, f"es.wait_for(lambda es: es.events_received >= {before + 1}, 30)")
+    assert int(lab.execute(nb, "print(es.events_received)")) < before + 4
+    click_fault(nb, "resume")
+    lab.execute(nb, f"es.wait_for(lambda es: es.events_received >= {before + 4}, 30)")
+
+
 def test_a_stall_holds_events_until_resume(lab: Lab, nb: Any) -> None:  # noqa: F811
     before = int(lab.execute(nb, "print(es.events_received)"))
     click_fault(nb, "stall")
