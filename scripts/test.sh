@@ -4,11 +4,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Real servers the tests start on free loopback ports: Chromium (browser tests), nginx (the
-# reverse-proxy route), redis-server (the shared event log). Installed only when missing.
+# reverse-proxy route), redis-server (the shared event log); a font. Installed only when missing.
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# A CJK font, so that Chromium draws the Chinese notebooks' text in their screenshots.
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 if [ "${#need[@]}" -gt 0 ]; then
     SUDO=""
     if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi

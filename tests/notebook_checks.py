@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+#: The Chinese translations: same file names, same code, prose in Chinese.
+ZH = NOTEBOOKS / "zh"
 
 #: What each notebook's summary (the last cell that prints) shows when its claim holds.
 CLAIMS = {
@@ -27,7 +29,13 @@ CLAIMS = {
 
 
 def notebook_paths() -> list[Path]:
-    return sorted(NOTEBOOKS.glob("*.ipynb"))
+    """Every notebook, English then Chinese."""
+    return sorted(NOTEBOOKS.glob("*.ipynb")) + sorted(ZH.glob("*.ipynb"))
+
+
+def notebook_id(path: Path) -> str:
+    """``01-manual-close`` or ``zh/01-manual-close``: a test id that tells the two apart."""
+    return path.stem if path.parent == NOTEBOOKS else f"{path.parent.name}/{path.stem}"
 
 
 def stream_text(cell: Any, name: str) -> str:
