@@ -30,7 +30,7 @@ import nbformat
 import pytest
 
 from tests.lab import Lab, start_lab, stop_lab
-from tests.notebook_checks import CLAIMS, NOTEBOOKS, check_executed, notebook_paths
+from tests.notebook_checks import CLAIMS, NOTEBOOKS, ZH, check_executed, notebook_id, notebook_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
@@ -177,7 +177,7 @@ def test_requirements_pin_every_line_but_the_package_itself() -> None:
 
 
 @pytest.mark.timeout(BUILD_TIMEOUT + RUNNER_TIMEOUT)
-@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", notebook_paths(), ids=notebook_id)
 def test_notebook_runs_headless_in_the_binder_env(
     binder_env: Path, path: Path, tmp_path: Path
 ) -> None:
@@ -215,10 +215,14 @@ def img(tmp_path: Path) -> Path:
     return IMG if os.environ.get("SSE_NB_SCREENSHOTS") == "1" else tmp_path
 
 
-def _run_all(lab: Lab, page: Any, stem: str) -> None:
+#: The notebooks' languages: where each set lives, and the suffix of its screenshots.
+LANGS = {"en": (NOTEBOOKS, ""), "zh": (ZH, "-zh")}
+
+
+def _run_all(lab: Lab, page: Any, stem: str, lang: str = "en") -> None:
     """Open a copy of the notebook in the lab, Run All, wait for its summary; no stderr."""
-    name = f"{stem}.ipynb"
-    (lab.root / name).write_text((NOTEBOOKS / name).read_text())
+    name = f"{stem}{LANGS[lang][1]}.ipynb"  # each language in its own kernel
+    (lab.root / name).write_text((LANGS[lang][0] / f"{stem}.ipynb").read_text())
     page.set_viewport_size({"width": 1400, "height": 1000})
     lab.open_notebook(page, name)
     lab.run_all(page)
@@ -250,10 +254,11 @@ def _published(page: Any) -> int:
 @pytest.mark.lab
 @pytest.mark.browser
 @pytest.mark.timeout(BUILD_TIMEOUT + LAB_TEST_TIMEOUT)
+@pytest.mark.parametrize("lang", list(LANGS))
 def test_run_all_manual_close_shows_the_close_and_the_loss(
-    binder_lab: Lab, page: Any, img: Path
+    binder_lab: Lab, page: Any, img: Path, lang: str
 ) -> None:
-    _run_all(binder_lab, page, "01-manual-close")
+    _run_all(binder_lab, page, "01-manual-close", lang)
     _wait(page, ".sse-nb-status[data-state=CLOSED]")  # the Python client, closed by a cell
     # The browser's client comes alive after the last cell and receives the ticker's events.
     _wait(page, ".sse-nb-browser[data-state=OPEN]", STORY_TIMEOUT)
@@ -275,16 +280,17 @@ def test_run_all_manual_close_shows_the_close_and_the_loss(
     assert _published(page) >= last + 3
     _assert_nothing_on_stderr(page)
     browser.evaluate("(el) => el.scrollIntoView({block: 'center'})")
-    page.screenshot(path=str(img / "notebook-01.png"))
+    page.screenshot(path=str(img / f"notebook-01{LANGS[lang][1]}.png"))
 
 
 @pytest.mark.lab
 @pytest.mark.browser
 @pytest.mark.timeout(BUILD_TIMEOUT + LAB_TEST_TIMEOUT)
+@pytest.mark.parametrize("lang", list(LANGS))
 def test_run_all_browser_eventsource_shows_both_resumes(
-    binder_lab: Lab, page: Any, img: Path
+    binder_lab: Lab, page: Any, img: Path, lang: str
 ) -> None:
-    _run_all(binder_lab, page, "04-browser-eventsource")
+    _run_all(binder_lab, page, "04-browser-eventsource", lang)
     # The browser's story plays out after Run All; its last line is the verdict.
     verdict = page.locator(".widget-html", has_text="the browser's story:")
     verdict.wait_for(state="attached", timeout=STORY_TIMEOUT)
@@ -302,4 +308,4 @@ def test_run_all_browser_eventsource_shows_both_resumes(
     _assert_nothing_on_stderr(page)
     page.set_viewport_size({"width": 1400, "height": 1300})  # the widget and the timeline
     page.locator(".sse-nb-browser").first.evaluate("(el) => el.scrollIntoView({block: 'start'})")
-    page.screenshot(path=str(img / "notebook-04.png"))
+    page.screenshot(path=str(img / f"notebook-04{LANGS[lang][1]}.png"))
