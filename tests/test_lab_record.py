@@ -31,7 +31,7 @@ def test_a_replayed_recording_is_byte_identical_and_gives_the_same_events(tmp_pa
         recording = Recording.load(path)
         assert [r.status for r in recording.responses] == [200]
         original = recording.responses[0].body
-        assert original.count(b"\n\n") >= 6  # opening comment, retry, five events
+        assert original.endswith(b'"n": 4, "text": "h\\u00e9llo"}\n\n')
 
         url = server.play(path, speed=None)
         with EventSource(url) as replay:
@@ -91,3 +91,20 @@ def test_a_file_that_is_not_a_recording_is_refused_with_its_line(tmp_path: Path)
         server.start()
         with pytest.raises(ValueError, match="speed"):
             server.play(Recording("u", 0, [Response(0, 200, [])]), speed=0)
+
+
+def test_a_recording_started_mid_response_still_opens_with_its_status_and_headers(
+    tmp_path: Path,
+) -> None:
+    with EventServer(heartbeat=None) as server:
+        server.start()
+        with EventSource(server.url) as es:
+            wait_until(lambda: es.ready_state == 1, 20, what="OPEN")
+            server.publish("before")
+            wait_until(lambda: es.events_received >= 1, 20, what="the first event")
+            with es.record(tmp_path / "late.jsonl"):
+                server.publish("after")
+                wait_until(lambda: es.events_received >= 2, 20, what="the second event")
+        late = Recording.load(tmp_path / "late.jsonl").responses
+    assert len(late) == 1 and late[0].status == 200
+    assert late[0].body.endswith(b"data: after\n\n") and b"before" not in late[0].body

@@ -319,6 +319,7 @@ class AsyncEventSource(Tapped):
                 lost = IdleTimeout(self.url, self.options["idle_timeout"] or 0.0)
             except (httpx.TransportError, OSError, anyio.BrokenResourceError) as exc:
                 lost = ConnectionLost(self.url, _describe(exc))
+            self.taps.current = None
             if self.taps.callbacks:
                 self.taps.tell(Wire(time.time(), "end", str(lost).encode()))
             if generation != self._generation:
@@ -364,9 +365,7 @@ class AsyncEventSource(Tapped):
             ) as response:
                 if not current():
                     return
-                if taps.callbacks:
-                    heads = tuple(response.headers.multi_items())
-                    taps.tell(Wire(time.time(), "response", b"", response.status_code, heads))
+                taps.opened(response.status_code, tuple(response.headers.multi_items()))
                 delivery.recent.connected()
                 self._announce()
                 parser = EventParser(

@@ -88,9 +88,26 @@ class Taps:
         #: The callbacks; the source checks this list once per chunk, so no tap costs nothing.
         self.callbacks: list[Callable[[Wire], None]] = []
         self.pause_until = 0.0  # monotonic time until which reading waits
+        #: The response being read, kept so that a tap added in the middle of it hears it first
+        #: (a recording then always starts with a status and headers); ``None`` between them.
+        self.current: Wire | None = None
+        # Orders a new tap's first "response" before any "bytes" it hears, across threads.
+        self._lock = threading.Lock()
+
+    def opened(self, status: int, headers: tuple[tuple[str, str], ...]) -> None:
+        """A response was accepted: remember it, and tell the taps (once per connection)."""
+        with self._lock:
+            self.current = Wire(time.time(), "response", b"", status, headers)
+        if self.callbacks:
+            self.tell(self.current)
 
     def add(self, callback: Callable[[Wire], None]) -> Callable[[], None]:
-        self.callbacks.append(callback)
+        """Add a tap; if a response is being read, the tap hears it at once."""
+        with self._lock:
+            self.callbacks.append(callback)
+            current = self.current
+            if current is not None:
+                callback(current)
 
         def untap() -> None:
             if callback in self.callbacks:
@@ -104,11 +121,15 @@ class Taps:
         return recorder
 
     def tell(self, wire: Wire) -> None:
-        for tap in tuple(self.callbacks):
-            try:
-                tap(wire)
-            except Exception:  # a broken tool must not break the stream
-                logger.exception("a byte tap of %s raised", self.url)
+        if wire.kind == "end":
+            self.current = None
+        with self._lock:
+            taps = tuple(self.callbacks)
+            for tap in taps:
+                try:
+                    tap(wire)
+                except Exception:  # a broken tool must not break the stream
+                    logger.exception("a byte tap of %s raised", self.url)
 
     def pause(self, seconds: float) -> None:
         if not seconds >= 0:
