@@ -18,7 +18,6 @@ from conftest import wait_until
 from streams import Stream, raw_get, read_response_head
 
 from sse_nb import _runtime
-from sse_nb.protocol import EventParser
 from sse_nb.server import TCP_USER_TIMEOUT_MS, ClientInfo, EventServer
 
 
@@ -273,26 +272,6 @@ def test_mount_into_an_existing_tornado_app() -> None:
             http.stop()
 
         _runtime.run(down())
-
-
-def test_parser_sees_clean_stream_bytes_on_a_raw_socket(server: EventServer) -> None:
-    """No chunked framing: the body is the event stream itself, ended by the close."""
-    server.publish("one")
-    wait_until(lambda: server.last_id() == "1")
-    sock = raw_get(server.port, "/events", {"Last-Event-ID": "1"})
-    server.publish("two")
-    try:
-        head, body = read_response_head(sock)
-        assert b"Transfer-Encoding" not in head
-        parser = EventParser()
-        events = parser.feed(body)
-        while not events:
-            chunk = sock.recv(4096)
-            assert chunk
-            events += parser.feed(chunk)
-        assert [(e.id, e.data) for e in events] == [("2", "two")]
-    finally:
-        sock.close()
 
 
 def test_runtime_loop_is_the_server_loop(server: EventServer) -> None:

@@ -65,7 +65,7 @@ class _Dechunk:
         self._buf += data
         out = []
         while self._buf:
-            if self._left:
+            if self._left > 0:
                 piece = self._buf[: self._left]
                 out.append(piece)
                 self._left -= len(piece)

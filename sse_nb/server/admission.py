@@ -19,7 +19,7 @@ from .channels import Channel, Pipeline
 from .connection import Connection
 from .hooks import Hooks
 from .log import EventLog, Replay
-from .opening import opening
+from .opening import OPENING_COMMENT, opening
 from .registry import ClientRegistry
 from .seam import StreamRequest
 from .shared import SharedLog
@@ -86,6 +86,7 @@ class Admission:
             gap=None,
             queue_limit=queue_limit,
             on_closed=self.closed,
+            chunked=request.chunked,
         )
         conn.tap = self.taps.get(client_id)
         self.registry.add(conn)
@@ -109,11 +110,12 @@ class Admission:
             retry=retry,
             extra_headers=request.headers,
             replay=replay,
+            chunked=request.chunked,
         )
         conn.gap = first.gap
         ch.subscribers[conn] = None
-        conn.send(first.data, 0, None)
-        conn.bytes_sent -= first.head_length  # count the event stream, not the HTTP head
+        conn.begin(first.head, first.body)
+        conn.bytes_sent -= len(OPENING_COMMENT)  # count the event stream, not the opening
         if first.replay and conn.open:
             # Streamed from the stored frames as the socket drains, a few at a time (below).
             conn.replay(first.replay, first.count, first.last_id, self._replay_finished)

@@ -299,8 +299,9 @@ class EventServer:
     def disconnect(self, client_id: str | None = None) -> int:
         """Drop one open client (or all), as a network failure would; returns how many.
 
-        The connection is reset (TCP RST), so the client sees an error and reconnects with
-        ``Last-Event-ID``; the registry records "dropped by server".
+        The response is cut as by a failing network (a chunked body ends without its last
+        chunk; a close-delimited one with a TCP RST), so the client sees an error and
+        reconnects with ``Last-Event-ID``; the registry records "dropped by server".
         """
         reason = CloseReason.DROPPED_BY_SERVER
         return self._loop.call(

@@ -7,7 +7,8 @@ bytes that are shared by every subscriber (each event is encoded once, a batch o
 once). Two regimes:
 
 * keeping up: the socket's send buffer has room, so the bytes go straight to the kernel with one
-  non-blocking ``send()``. No future, no callback, no copy: the event leaves at once.
+  non-blocking ``send()`` (``sendmsg()`` when framed). No future, no callback, no copy: the
+  event leaves at once.
 * falling behind: ``send()`` took only part of it. The rest goes to Tornado's ``IOStream`` (which
   finishes it when the socket is writable) and later events wait in this connection's queue.
   When the stream drains, everything queued goes out in ONE write. So a slow reader costs one
@@ -24,6 +25,15 @@ pieces of at most :data:`REPLAY_PIECE` bytes are handed to the socket one after 
 drains, and live events wait in the queue behind the replay, bounded as above. So a resuming
 client costs one piece, however long its replay; one that stops reading it is cut as a slow
 consumer (by the queue, or after :data:`REPLAY_STALL` seconds without progress) and can resume.
+
+Framing: an HTTP/1.1 response is chunked (RFC 9112 section 7.1), ONE chunk per write (a batch, a
+drained queue, a replay piece), so the cost stays per write. On the fast path the chunk goes out
+with one ``sendmsg([size line, shared bytes, CRLF])``: the bytes shared by every subscriber are
+never copied. The heartbeat's chunk is built once. A graceful end (server stopped, channel
+closed, dropped without reset) sends the last chunk when the socket can take it at once, so a
+proxy sees a complete response; a drop that plays a network failure cuts the body instead (see
+:meth:`Connection.close`). An HTTP/1.0 request gets the event stream itself as the body, ended
+by the close.
 """
 
 from __future__ import annotations
@@ -40,10 +50,19 @@ from typing import Any
 
 from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
 
-from ..protocol import Gap
+from ..protocol import Gap, encode_comment
 from .reasons import CloseReason
 
-__all__ = ["MAX_QUEUED_BYTES", "REPLAY_PIECE", "REPLAY_STALL", "ClientInfo", "Connection"]
+__all__ = [
+    "HEARTBEAT",
+    "LAST_CHUNK",
+    "MAX_QUEUED_BYTES",
+    "REPLAY_PIECE",
+    "REPLAY_STALL",
+    "ClientInfo",
+    "Connection",
+    "chunk",
+]
 
 #: Bytes of a replay handed to the socket at a time: what a resuming client holds outside the
 #: log (whose frames are shared), however long its replay.
@@ -57,8 +76,23 @@ REPLAY_STALL = 30.0
 MAX_QUEUED_BYTES = 4 * 1024 * 1024
 
 # SO_LINGER with a zero timeout: close() sends RST, as a network failure would, and frees the
-# kernel's send buffer at once.
+# kernel's send buffer at once (for close-delimited bodies; see Connection.close).
 _LINGER_RESET = struct.pack("ii", 1, 0)
+
+#: RFC 9112 section 7.1: a chunk is its size in hex, CRLF, the data, CRLF.
+_CRLF = b"\r\n"
+#: RFC 9112 section 7.1: the last chunk (size 0) and an empty trailer section end the body.
+LAST_CHUNK = b"0\r\n\r\n"
+
+
+def chunk(data: bytes) -> bytes:
+    """``data`` as one HTTP/1.1 chunk, joined: for bytes built once and sent many times."""
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
+#: The heartbeat comment, and its chunk, built once for every connection.
+HEARTBEAT = encode_comment("")
+_HEARTBEAT_CHUNK = chunk(HEARTBEAT)
 
 logger = logging.getLogger("sse_nb.server")
 
@@ -93,6 +127,7 @@ class Connection:
     """A live response's writer and registry record; all methods run on the loop thread."""
 
     __slots__ = (
+        "_chunked",
         "_drop_hook",
         "_queue",
         "_queued_bytes",
@@ -134,6 +169,7 @@ class Connection:
         gap: Gap | None,
         queue_limit: int,
         on_closed: Callable[[Connection], None],
+        chunked: bool = True,
     ) -> None:
         self.id = id
         self.remote = remote
@@ -146,6 +182,8 @@ class Connection:
         self.gap = gap
         self.queue_limit = queue_limit
         self._drop_hook = on_closed
+        #: True for an HTTP/1.1 request (chunked body), False for HTTP/1.0 (close-delimited).
+        self._chunked = chunked
         self._queue: list[tuple[bytes, int, str | None]] = []
         self._queued_bytes = 0
         self._waiting = False
@@ -182,6 +220,11 @@ class Connection:
     def replaying(self) -> bool:
         """True while a replay is waiting for its turn or still being sent."""
         return self._replay is not None
+
+    def begin(self, head: bytes, body: bytes) -> None:
+        """Write the response head and the body's first bytes (no events) in one send."""
+        if self.close_reason is None:
+            self._write(body, 0, None, CloseReason.WRITE_FAILED, head=head)
 
     def send(self, data: bytes, count: int, last_id: str | None) -> None:
         """Send ``count`` encoded events now, or queue them behind a write or replay in progress."""
@@ -289,24 +332,46 @@ class Connection:
             self.last_event_id,
         )
 
-    def heartbeat(self, comment: bytes) -> None:
-        """Called every heartbeat period: write ``comment`` unless something was written since."""
+    def heartbeat(self) -> None:
+        """Called every heartbeat period: write a comment unless something was written since."""
         if self.close_reason is not None:
             return
         if self.wrote or self._waiting or self.held:
             # Bytes went out (or are still going out): the connection is proven busy.
             self.wrote = False
             return
-        self._write(comment, 0, None, CloseReason.HEARTBEAT_FAILED)
+        self._write(HEARTBEAT, 0, None, CloseReason.HEARTBEAT_FAILED, framed=_HEARTBEAT_CHUNK)
         self.wrote = False
 
-    def _write(self, data: bytes, count: int, last_id: str | None, failure: CloseReason) -> None:
+    def _write(
+        self,
+        data: bytes,
+        count: int,
+        last_id: str | None,
+        failure: CloseReason,
+        *,
+        head: bytes = b"",
+        framed: bytes | None = None,
+    ) -> None:
+        """Hand ``data`` (``count`` events) to the socket: after ``head``, as one chunk when
+        the body is chunked (``framed``: that chunk, built beforehand)."""
+        if not data and not head:
+            return  # an empty chunk would end the body
+        if not self._chunked:
+            pieces = [head, data] if head else [data]
+        elif framed is not None:
+            pieces = [framed]
+        else:
+            pieces = [b"%x\r\n" % len(data), data, _CRLF]
+            if head:
+                pieces.insert(0, head)
         if self.tap is not None:
-            self.tap(data)
+            self.tap(b"".join(pieces))  # a copy only for a lab tool that watches the wire
         sent = 0
         if self._sock is not None:
             try:
-                sent = self._sock.send(data)
+                sock = self._sock
+                sent = sock.send(pieces[0]) if len(pieces) == 1 else sock.sendmsg(pieces)
             except (BlockingIOError, InterruptedError):
                 sent = 0
             except OSError:
@@ -317,14 +382,17 @@ class Connection:
         self.events_sent += count
         if last_id is not None:
             self.last_event_id = last_id
-        if sent == len(data):
+        rest = _unsent(pieces, sent)
+        if not rest:
             return
         stream = self._stream
         if stream is None:  # closed by a callback of the send above
             return
         self._waiting = True
         try:
-            fut = stream.write(memoryview(data)[sent:] if sent else data)
+            # In order, without joining; the last write's future resolves once all are out.
+            for piece in rest:
+                fut = stream.write(piece)
         except StreamClosedError:
             self.close(failure)
             return
@@ -377,19 +445,31 @@ class Connection:
     def close(self, reason: CloseReason, *, reset: bool = False) -> bool:
         """End the response, recording ``reason`` (the first reason wins); idempotent.
 
-        ``reset=True`` aborts with a TCP RST, as a failing network would, instead of a clean
-        end of stream.
+        A clean end of a chunked response sends the last chunk first, if nothing is still
+        waiting to go out (else the body is cut short anyway) and the socket takes it at once.
+
+        ``reset=True`` ends the response as a failing network would, so the client sees an
+        error and not an end: a chunked body is cut (closed without its last chunk, which
+        HTTP/1.1 clients and proxies read as a failed response); a close-delimited body, for
+        which any close is a clean end, is aborted with a TCP RST. A chunked body is not reset:
+        jupyter-server-proxy on tornado 6.6 never finishes relaying a chunked response that an
+        RST cut, so the browser behind it would wait forever instead of reconnecting.
         """
         if self.close_reason is not None:
             return False
         self.close_reason = reason
         self.closed_at = time.time()
         self._queue, self._queued_bytes = [], 0
+        cut = self._replay is not None  # a replay not sent to its end: the body is cut
         if self._replay is not None:
             self._end_replay()
-        if reset and self._sock is not None:
+        if self._sock is not None:
             with contextlib.suppress(OSError):
-                self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+                if not self._chunked:
+                    if reset:
+                        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+                elif not (reset or cut or self._waiting):
+                    self._sock.send(LAST_CHUNK)
         if self._stream is not None:
             self._stream.close()
         # The registry keeps closed connections for a while (MAX_CLOSED_CLIENTS); a stream kept
@@ -413,3 +493,17 @@ class Connection:
             close_reason=self.close_reason,
             gap=self.gap.copy() if self.gap is not None else None,
         )
+
+
+def _unsent(pieces: list[bytes], sent: int) -> list[bytes | memoryview]:
+    """What is left of ``pieces`` after the first ``sent`` bytes went out (views, no copies)."""
+    rest: list[bytes | memoryview] = []
+    for piece in pieces:
+        if sent >= len(piece):
+            sent -= len(piece)
+        elif sent:
+            rest.append(memoryview(piece)[sent:])
+            sent = 0
+        else:
+            rest.append(piece)
+    return rest

@@ -8,9 +8,12 @@ Lifecycle of one request (``docs/server-lifecycle.md`` draws it):
    (404), closed channel or server stopped for good (204, which per HTML "Server-sent events"
    makes a browser stop reconnecting), CORS preflight (OPTIONS).
 2. Take the socket over from Tornado (``detach()``), as WebSocket handlers do: the response is
-   written by :class:`~sse_nb.server.connection.Connection` with plain non-blocking sends, with
-   no chunked framing and no per-event flush future. The body ends when the connection closes
-   (``Connection: close``), which HTTP/1.1 allows for a response without a length.
+   written by :class:`~sse_nb.server.connection.Connection` with plain non-blocking sends and no
+   per-event flush future. An HTTP/1.1 request gets a chunked body (``Transfer-Encoding:
+   chunked``, one chunk per write), so a proxy relaying it (jupyter-server-proxy on tornado
+   before 6.5.9, nginx) knows the framing and passes each chunk on as it comes; an HTTP/1.0
+   request, which cannot take chunks, gets a body ended by the close. Either way ``Connection:
+   close``.
 3. In ONE synchronous step on the loop thread: read the replay from the log, register the
    connection as a subscriber, write headers + ``retry:`` + gap signal, and hand the connection
    the replay's stored frames, which it sends in pieces as the socket drains, live events
@@ -270,6 +273,8 @@ class EventStreamHandler(tornado.web.RequestHandler):
         if isinstance(port, tuple) and len(port) >= 2:
             remote = f"{port[0]}:{port[1]}"
         extra = self._cors_headers()
+        # RFC 9112 section 7.1: chunked framing only for a peer that speaks HTTP/1.1.
+        chunked = self.request.version != "HTTP/1.0"
 
         stream = self.detach()
         sock = stream.socket
@@ -284,7 +289,7 @@ class EventStreamHandler(tornado.web.RequestHandler):
             pass
 
         try:
-            request = StreamRequest(name, stream, remote, client_id, resume, extra)
+            request = StreamRequest(name, stream, remote, client_id, resume, extra, chunked)
             conn = self.server.open_stream(request)
         except Exception:
             # The socket is ours now; Tornado would not close it for us.

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from ..protocol import encode_comment
-from .connection import Connection
+from .connection import HEARTBEAT, Connection
 
 __all__ = ["HEARTBEAT_COMMENT", "Heartbeat"]
 
-#: What a heartbeat writes: an empty comment line, the smallest thing a client ignores.
-HEARTBEAT_COMMENT = encode_comment("")
+#: What a heartbeat writes: an empty comment line, the smallest thing a client ignores (its
+#: chunk for a chunked body is built once, in ``connection.py``).
+HEARTBEAT_COMMENT = HEARTBEAT
 
 
 class Heartbeat:
@@ -42,7 +42,7 @@ class Heartbeat:
 
     def _tick(self) -> None:
         for conn in self._connections():
-            conn.heartbeat(HEARTBEAT_COMMENT)
+            conn.heartbeat()
         if self._active() and self._loop is not None:
             self.start(self._loop)
 

@@ -37,9 +37,11 @@ def is_malformed(value: str) -> bool:
     return len(value) > MAX_ID_LENGTH or any(ord(c) < 0x20 or c == "\x7f" for c in value)
 
 
-def stream_head(extra_headers: dict[str, str], gap: bool) -> bytes:
+def stream_head(extra_headers: dict[str, str], gap: bool, chunked: bool = True) -> bytes:
     """The status line and headers of a stream response, written by hand after ``detach()``."""
     lines = [_STREAM_HEADERS]
+    if chunked:
+        lines.append(b"Transfer-Encoding: chunked\r\n")
     if gap:
         lines.append(f"{GAP_HEADER}: 1\r\n".encode("latin-1"))
     for name, value in extra_headers.items():
@@ -52,16 +54,16 @@ def stream_head(extra_headers: dict[str, str], gap: bool) -> bytes:
 class Opening:
     """What a new connection writes first, and what of it counts as events."""
 
-    #: Head, opening comment, ``retry:`` and gap signal, joined.
-    data: bytes
-    #: Bytes of ``data`` that are the HTTP head and the opening comment, not the event stream.
-    head_length: int
+    #: The status line and headers.
+    head: bytes
+    #: The body's first bytes: opening comment, ``retry:`` and gap signal, joined.
+    body: bytes
     #: Events replayed, and the id of the last one (``None`` when nothing was replayed).
     count: int
     last_id: str | None
     #: The gap signal sent (``{"requested": ..., "oldest": ...}``), if any.
     gap: Gap | None
-    #: The replay's stored frames, NOT in ``data``: sent in pieces as the socket drains
+    #: The replay's stored frames, NOT in ``body``: sent in pieces as the socket drains
     #: (``Connection.replay``), so a resuming client never costs a joined copy of the history.
     replay: list[bytes]
 
@@ -74,12 +76,14 @@ def opening(
     retry: int | None,
     extra_headers: dict[str, str],
     replay: Replay | None = None,
+    chunked: bool = True,
 ) -> Opening:
     """The opening bytes of a stream on ``channel`` resumed after ``resume`` (if given).
 
     An unknown ``resume``, or one no server could have handed out (``id_problem``), gets the
     gap signal, then everything the log still holds. ``replay``: the replay already read (a
     shared log reads it over the network before the connection opens), else read from ``log``.
+    ``chunked``: the head announces a chunked body (an HTTP/1.1 request).
     """
     gap: Gap | None = None
     frames: list[bytes] = []
@@ -91,10 +95,10 @@ def opening(
         if unusable or replay.gap:
             gap = gap_signal(resume, replay.oldest)
         frames, count, last_id = replay.frames, replay.count, replay.last_id
-    head = stream_head(extra_headers, gap is not None)
-    parts = [head, OPENING_COMMENT]
+    head = stream_head(extra_headers, gap is not None, chunked)
+    parts = [OPENING_COMMENT]
     if retry is not None:
         parts.append(b"retry: %d\n\n" % retry)
     if gap is not None:
         parts.append(encode_gap(gap))
-    return Opening(b"".join(parts), len(head) + len(OPENING_COMMENT), count, last_id, gap, frames)
+    return Opening(head, b"".join(parts), count, last_id, gap, frames)

@@ -32,6 +32,8 @@ class StreamRequest:
     resume: str | None
     #: Headers to add to the response (CORS).
     headers: dict[str, str] = field(default_factory=dict)
+    #: A chunked body (an HTTP/1.1 request), else one ended by the close (HTTP/1.0).
+    chunked: bool = True
 
 
 class StreamHost(Protocol):
