@@ -30,7 +30,7 @@ CELLS = [
 from sse_nb import EventServer, EventSource, ReconnectPolicy
 from sse_nb.lab import BackoffExplorer, Ledger, WireView
 from sse_nb.protocol.recording import Recording, Response
-from sse_nb.widgets import ClientPanel, ServerPanel, Timeline
+from sse_nb.widgets import BrowserEventSource, ClientPanel, ServerPanel, Timeline
 server = EventServer(heartbeat=2.0).start()
 # CRLF line ends, a BOM, a NUL in an id, a bad retry, and an event cut off by the end of stream.
 # The first body bytes come 0.5 s after the head, so the view below is listening by then.
@@ -52,6 +52,8 @@ ledger = Ledger(es, server=server)""",
     "Timeline(es)",
     "ledger",
     "BackoffExplorer(es, attempts=6)",
+    "page_es = BrowserEventSource(server, mode='direct')\npage_es",
+    "page_ledger = Ledger(page_es, server=server)\npage_ledger",
     "%load_ext sse_nb\n%sse_conformance",
 ]
 
@@ -70,7 +72,7 @@ def nb(lab: Lab, browser: Any) -> Iterator[Any]:  # noqa: F811
         yield page
     finally:
         try:
-            lab.execute(page, "es.close(); raw.close(); server.stop()")
+            lab.execute(page, "es.close(); raw.close(); page_es.close(); server.stop()")
         finally:
             ctx.close()
 
@@ -138,6 +140,32 @@ def test_a_reset_drops_the_client_which_comes_back_and_the_timeline_marks_it(
         nb, f"return document.querySelector('{CLIENT_TIMELINE}').dataset.marks.includes('drop');"
     )
     client_state_is(nb, "OPEN")
+
+
+def test_the_pages_own_event_source_is_booked_too(lab: Lab, nb: Any) -> None:  # noqa: F811
+    # The reset above dropped the page's EventSource as well; the browser comes back by itself
+    # (after its own reconnection delay), and its ledger books both connections.
+    wait_js(
+        nb,
+        "const v = document.querySelectorAll('.sse-nb-ledger')[1];"
+        "return v && Number(v.dataset.connections) >= 2;",
+    )
+    last = lab.execute(nb, "for _ in range(3): server.publish('z')\nprint(server.last_id())")
+    # Waited on in the page: a kernel blocked in a wait would not hear the page's reports.
+    wait_js(
+        nb,
+        "const b = document.querySelector('.sse-nb-browser');"
+        f"return b && b.dataset.lastId === '{last.strip()}';",
+    )
+    wait_js(
+        nb,
+        "const v = document.querySelectorAll('.sse-nb-ledger')[1];"
+        "return v && Number(v.dataset.connections) >= 2 && v.dataset.lost === '0' "
+        "&& v.dataset.duplicated === '0' && v.textContent.includes('3 received');",
+    )
+    # Done: closed, so that it takes none of the answers the next faults leave for one client.
+    lab.execute(nb, "page_es.close()")
+    wait_js(nb, "return document.querySelector('.sse-nb-browser').dataset.state === 'CLOSED';")
 
 
 def test_answers_of_500_fail_the_client_until_it_reconnects(lab: Lab, nb: Any) -> None:  # noqa: F811
