@@ -1,4 +1,4 @@
-"""A private JupyterLab for browser tests: start it, open and run notebooks in Chromium, talk to it.
+"""A private Jupyter server for browser tests: JupyterLab, Notebook 7 or a bare Jupyter Server.
 
 Usage in a test module::
 
@@ -9,11 +9,15 @@ Usage in a test module::
         page.wait_for_selector("[data-state=OPEN]")
         assert lab.execute(page, "print(x)") == "1\\n"
 
-The server runs from ``sys.executable``'s environment with its own config, runtime, settings and
-workspace directories under a temporary directory, so a developer's own Jupyter setup plays no
-part. It binds 127.0.0.1 with a random token. Tests wait on what the notebook's widgets write
-into the DOM, never on the kernel's busy/idle indicator; :meth:`Lab.execute` runs more code in
-the notebook's kernel from the page while the widgets stay live.
+The server runs from ``sys.executable``'s environment (or another one's interpreter) with its own
+config, runtime, settings and workspace directories under a temporary directory, so a
+developer's own Jupyter setup plays no part. It binds 127.0.0.1 with a random token. It may be
+served under a base URL (``/user/student/``, as a hub does) and opened from another host name
+(``page_host``): the browser maps that name to 127.0.0.1 (:data:`HUB_HOST`,
+:func:`browser_args`), so a page sees the address a hub's user sees while no byte leaves the
+machine. Tests wait on what the notebook's widgets write into the DOM, never on the kernel's
+busy/idle indicator; :meth:`Lab.execute` runs more code in the notebook's kernel from the page
+while the widgets stay live.
 """
 
 from __future__ import annotations
@@ -34,7 +38,18 @@ from typing import Any
 
 import pytest
 
-__all__ = ["LAB_START_TIMEOUT", "NOTEBOOK_TIMEOUT", "Lab", "lab", "start_lab"]
+__all__ = [
+    "APPS",
+    "HUB_BASE_URL",
+    "HUB_HOST",
+    "LAB_START_TIMEOUT",
+    "NOTEBOOK_TIMEOUT",
+    "Lab",
+    "browser_args",
+    "lab",
+    "start_lab",
+    "stop_lab",
+]
 
 #: Seconds for ``jupyter lab`` to answer /api/status: it imports a lot on a loaded 2-core box.
 LAB_START_TIMEOUT = 90.0
@@ -55,6 +70,32 @@ LAB_SETTINGS = {
 }
 
 
+#: The servers :func:`start_lab` starts: module run with ``python -m``, the class whose
+#: ``expose_app_in_browser`` puts the app on ``window.jupyterapp`` (none for a bare server).
+APPS = {
+    "jupyterlab": ("jupyterlab", "LabApp"),
+    "notebook": ("notebook", "JupyterNotebookApp"),
+    "jupyter_server": ("jupyter_server", None),
+}
+
+#: A host name a page can be opened from that is not loopback, so a widget choosing its route
+#: by the page's host takes the proxy route as on a hub. ``.test`` is reserved (RFC 6761): it
+#: never resolves on a network; Chromium maps it to 127.0.0.1 (:func:`browser_args`).
+HUB_HOST = "hub.test"
+
+#: The base URL a JupyterHub serves a user's server under.
+HUB_BASE_URL = "/user/student/"
+
+
+def browser_args(port: int | None = None) -> list[str]:
+    """Chromium flags that make :data:`HUB_HOST` reach 127.0.0.1; with ``port``, that origin
+    also counts as secure (as a hub's https origin would)."""
+    args = [f"--host-resolver-rules=MAP {HUB_HOST} 127.0.0.1"]
+    if port is not None:
+        args.append(f"--unsafely-treat-insecure-origin-as-secure=http://{HUB_HOST}:{port}")
+    return args
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -63,14 +104,20 @@ def _free_port() -> int:
 
 @dataclass
 class Lab:
-    """A running JupyterLab and the helpers to drive notebooks in it."""
+    """A running Jupyter server and the helpers to drive notebooks in it."""
 
-    url: str  # "http://127.0.0.1:PORT/"
+    url: str  # "http://127.0.0.1:PORT<base_url>": what Python talks to
     token: str
     root: Path  # the server's root_dir: notebooks are written here
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    app: str = "jupyterlab"
+    base_url: str = "/"
+    page_url: str = ""  # "http://<page_host>:PORT<base_url>": what the browser opens
+
+    def __post_init__(self) -> None:
+        self.page_url = self.page_url or self.url
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
@@ -109,7 +156,10 @@ class Lab:
 
     def open_notebook(self, page: Any, name: str) -> None:
         """Open ``name`` in a fresh workspace and wait until its kernel is ready."""
-        page.goto(f"{self.url}lab/tree/{name}?reset&token={self.token}")
+        if self.app == "notebook":
+            page.goto(f"{self.page_url}notebooks/{name}?token={self.token}")
+        else:
+            page.goto(f"{self.page_url}lab/tree/{name}?reset&token={self.token}")
         page.wait_for_function(
             """(name) => {
                 const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -183,12 +233,27 @@ class Lab:
         return str(result["out"])
 
 
-def start_lab(tmp: Path, python: str | None = None, base_env: dict[str, str] | None = None) -> Lab:
-    """Start JupyterLab with private directories under ``tmp``; wait until it answers.
+def start_lab(
+    tmp: Path,
+    python: str | None = None,
+    base_env: dict[str, str] | None = None,
+    *,
+    app: str = "jupyterlab",
+    base_url: str = "/",
+    page_host: str = "127.0.0.1",
+    args: tuple[str, ...] = (),
+) -> Lab:
+    """Start ``app`` (a key of :data:`APPS`) with private directories under ``tmp``; wait until
+    it answers.
 
     By default it runs from this interpreter with this checkout on the kernel's path; give
     ``python`` and ``base_env`` to run it from another environment as it is installed there.
+    ``base_url`` is where it serves (``/user/student/``); ``page_host`` is the host name the
+    browser will use (the server accepts it as local); ``args`` go to the command line last.
     """
+    if not (base_url.startswith("/") and base_url.endswith("/")):
+        raise ValueError(f"base_url must start and end with '/': {base_url!r}")
+    module, app_class = APPS[app]
     dirs = {
         name: tmp / sub
         for name, sub in (
@@ -220,19 +285,35 @@ def start_lab(tmp: Path, python: str | None = None, base_env: dict[str, str] | N
     cmd = [
         python or sys.executable,
         "-m",
-        "jupyterlab",
+        module,
         "--no-browser",
         "--ip=127.0.0.1",
         f"--port={port}",
         "--port-retries=0",
         f"--IdentityProvider.token={token}",
         "--allow-root",
-        "--LabApp.expose_app_in_browser=True",
         f"--ServerApp.root_dir={root}",
+        f"--ServerApp.base_url={base_url}",
     ]
+    if app_class is not None:
+        cmd.append(f"--{app_class}.expose_app_in_browser=True")
+    if page_host != "127.0.0.1":
+        # A Host header other than localhost or a loopback address is refused unless listed.
+        cmd += ["--ServerApp.local_hostnames=localhost", f"--ServerApp.local_hostnames={page_host}"]
+    cmd += args
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    lab = Lab(f"http://127.0.0.1:{port}/", token, root, port, proc, log_path)
+    lab = Lab(
+        f"http://127.0.0.1:{port}{base_url}",
+        token,
+        root,
+        port,
+        proc,
+        log_path,
+        app=app,
+        base_url=base_url,
+        page_url=f"http://{page_host}:{port}{base_url}",
+    )
     deadline = time.monotonic() + LAB_START_TIMEOUT
     while True:
         if proc.poll() is not None:
