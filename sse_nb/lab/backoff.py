@@ -9,7 +9,6 @@ took (the loop's own latency included), numbered from 0 since the connection las
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import anywidget
 import traitlets
 
 from ..protocol import ReadyState, ReconnectPolicy
-from ..widgets import Flusher
+from ..widgets import Flusher, Follower, stop_following
 
 __all__ = ["PLANNED_ATTEMPTS", "BackoffExplorer", "measured_waits"]
 
@@ -71,12 +70,10 @@ class BackoffExplorer(anywidget.AnyWidget):
             source if isinstance(source, ReconnectPolicy) else source.policy
         )
         self.attempts, self.retry_ms, self.seed = attempts, retry_ms, seed
-        self._owns_flusher = flusher is None
-        self.flusher = flusher if flusher is not None else Flusher()
-        self.flusher.add(self._flush)
-        self._undo: list[Callable[[], Any]] = []
+        self.follower = Follower(self._flush, flusher)
+        self.flusher = self.follower.flusher
         if self.source is not None:
-            self._undo.append(self.source.on("state", lambda _t: self.flusher.request()))
+            self.follower.follow(self.source.on("state", self.follower.request))
         self._flush()
 
     def _flush(self) -> None:
@@ -95,9 +92,5 @@ class BackoffExplorer(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop following the client and close the view."""
-        undo, self._undo = getattr(self, "_undo", []), []
-        for fn in undo:
-            fn()
-        if getattr(self, "_owns_flusher", False):
-            self.flusher.close()
+        stop_following(self)
         super().close()

@@ -27,7 +27,7 @@ import anywidget
 import traitlets
 
 from ..protocol import GAP_EVENT, ReadyState
-from ..widgets import Flusher
+from ..widgets import Flusher, Follower, stop_following
 
 __all__ = ["MAX_ANOMALIES", "Book", "Ledger", "Verdict"]
 
@@ -177,14 +177,12 @@ class Ledger(anywidget.AnyWidget):
         super().__init__(**kwargs)
         expected = (lambda: _int_or_none(server.last_id(channel))) if server is not None else None
         self.book = Book(expected)
-        self._owns_flusher = flusher is None
-        self.flusher = flusher if flusher is not None else Flusher()
-        self.flusher.add(self._flush)
-        self._undo: list[Callable[[], Any]] = []
+        self.follower = Follower(self._flush, flusher)
+        self.flusher = self.follower.flusher
         self._shown = -1
         if hasattr(source, "tap"):  # a Python client
-            self._undo.append(source.on("state", self._state))
-            self._undo.append(source.on("*", self._event))
+            self.follower.follow(source.on("state", self._state))
+            self.follower.follow(source.on("*", self._event))
             if source.ready_state == ReadyState.OPEN:
                 self.book.opened()
         else:  # the page's BrowserEventSource: its view's traits and history rows report
@@ -192,8 +190,10 @@ class Ledger(anywidget.AnyWidget):
             view = source.view
             view.observe(self._browser_state, names="ready_state")
             view.observe(self._browser_events, names="events_received")
-            self._undo.append(lambda: view.unobserve(self._browser_state, names="ready_state"))
-            self._undo.append(lambda: view.unobserve(self._browser_events, names="events_received"))
+            self.follower.follow(lambda: view.unobserve(self._browser_state, names="ready_state"))
+            self.follower.follow(
+                lambda: view.unobserve(self._browser_events, names="events_received")
+            )
             self._browser = source
             if source.ready_state == ReadyState.OPEN:
                 self.book.opened()
@@ -251,9 +251,5 @@ class Ledger(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop following the client."""
-        undo, self._undo = getattr(self, "_undo", []), []
-        for fn in undo:
-            fn()
-        if getattr(self, "_owns_flusher", False):
-            self.flusher.close()
+        stop_following(self)
         super().close()

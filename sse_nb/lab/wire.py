@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import anywidget
 import traitlets
 
 from ..protocol.trace import DISPATCH, Step, TracingParser
-from ..widgets import Flusher
+from ..widgets import Flusher, Follower, stop_following
 
 __all__ = ["MAX_ROWS", "MAX_SHOWN_BYTES", "WireRows", "WireView", "escape_bytes"]
 
@@ -190,14 +189,12 @@ class WireView(anywidget.AnyWidget):
     def __init__(self, source: Any = None, *, flusher: Flusher | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.wire = WireRows(http_head=source is None)
-        self._owns_flusher = flusher is None
-        self.flusher = flusher if flusher is not None else Flusher()
-        self.flusher.add(self._flush)
-        self._undo: list[Callable[[], Any]] = []
+        self.follower = Follower(self._flush, flusher)
+        self.flusher = self.follower.flusher
         self._shown = -1
         if source is not None:
             self.title = f"client {getattr(source, 'url', '')}"
-            self._undo.append(source.tap(self._heard))
+            self.follower.follow(source.tap(self._heard))
 
     @classmethod
     def server(cls, server: Any, client_id: str, **kwargs: Any) -> WireView:
@@ -209,7 +206,7 @@ class WireView(anywidget.AnyWidget):
             view.wire.feed(data)
             view.flusher.request()
 
-        view._undo.append(server.tap(client_id, sent))
+        view.follower.follow(server.tap(client_id, sent))
         return view
 
     def _heard(self, wire: Any) -> None:
@@ -229,9 +226,5 @@ class WireView(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop listening to the source."""
-        undo, self._undo = getattr(self, "_undo", []), []
-        for fn in undo:
-            fn()
-        if getattr(self, "_owns_flusher", False):
-            self.flusher.close()
+        stop_following(self)
         super().close()

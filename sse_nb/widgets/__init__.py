@@ -2,13 +2,14 @@
 
 Imported lazily (``import sse_nb`` does not load ipywidgets): ``from sse_nb.widgets import ...``.
 ``contracts`` spells what a view needs from a client or a server and every message it exchanges
-with its page; ``Follower`` is how a view follows its source, flushes and stops.
+with its page; ``Follower`` is how a view follows its source, flushes and stops, and
+``stop_following`` is what a view's ``close`` calls.
 """
 
 from __future__ import annotations
 
 from ._batch import FLUSH_HZ, Flusher
-from ._observe import Follower
+from ._observe import Follower, stop_following
 from .browser import BrowserEventSource
 from .client import ClientPanel
 from .server import ServerPanel
@@ -27,4 +28,5 @@ __all__ = [
     "ServerPanel",
     "StatusLight",
     "Timeline",
+    "stop_following",
 ]
