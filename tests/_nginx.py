@@ -21,18 +21,16 @@ Usage::
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["NGINX_START_TIMEOUT", "Nginx", "find_nginx", "start_nginx", "stop_nginx"]
+from tests.processes import accepts, free_port, stop_process, wait_serving
+
+__all__ = ["NGINX_START_TIMEOUT", "Nginx", "find_nginx", "run_nginx", "start_nginx", "stop_nginx"]
 
 #: Seconds for nginx to accept connections: it starts in milliseconds, but the box is loaded.
 NGINX_START_TIMEOUT = 20.0
-#: Seconds for nginx to exit after SIGTERM before it is killed.
-_STOP_TIMEOUT = 10.0
 
 _CONFIG = """\
 worker_processes 1;
@@ -85,12 +83,6 @@ def find_nginx() -> str | None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_nginx(
     tmp: Path,
     upstream_port: int,
@@ -106,45 +98,39 @@ def start_nginx(
     (``"1.0"`` is nginx's default, ``"1.1"`` what a site set up for streams uses).
     ``directives``: more lines for the location.
     """
+    port = free_port()
+    config = _CONFIG.format(
+        tmp=tmp,
+        port=port,
+        upstream=upstream_port,
+        http_version=http_version,
+        read_timeout=f"{read_timeout:g}",
+        directives="\n".join(f"            {d}" for d in directives),
+    )
+    return run_nginx(tmp, config, port)
+
+
+def run_nginx(tmp: Path, config: str, port: int) -> Nginx:
+    """Run nginx in the foreground with ``config`` (which listens on ``port``) from ``tmp``.
+
+    Returns once nginx accepts connections on ``port``.
+    """
     binary = find_nginx()
     if binary is None:
         raise RuntimeError("nginx not found; scripts/test.sh installs it")
     tmp.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    config = tmp / "nginx.conf"
-    config.write_text(
-        _CONFIG.format(
-            tmp=tmp,
-            port=port,
-            upstream=upstream_port,
-            http_version=http_version,
-            read_timeout=f"{read_timeout:g}",
-            directives="\n".join(f"            {d}" for d in directives),
-        )
-    )
+    config_path = tmp / "nginx.conf"
+    config_path.write_text(config)
     error_log = tmp / "error.log"
-    cmd = [binary, "-p", str(tmp), "-c", str(config), "-e", str(error_log)]
+    cmd = [binary, "-p", str(tmp), "-c", str(config_path), "-e", str(error_log)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    nginx = Nginx(f"http://127.0.0.1:{port}/", port, proc, config, error_log)
-    deadline = time.monotonic() + NGINX_START_TIMEOUT
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nginx exited with {proc.returncode}:\n{nginx.log_tail()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return nginx
-        except OSError:
-            if time.monotonic() > deadline:
-                stop_nginx(nginx)
-                raise RuntimeError(f"nginx did not start:\n{nginx.log_tail()}") from None
-            time.sleep(0.05)  # polling a starting process: there is no event to wait on
+    nginx = Nginx(f"http://127.0.0.1:{port}/", port, proc, config_path, error_log)
+    wait_serving(
+        proc, lambda: accepts(port), what="nginx", timeout=NGINX_START_TIMEOUT, log=nginx.log_tail
+    )
+    return nginx
 
 
 def stop_nginx(nginx: Nginx) -> None:
     """Stop nginx by its PID (SIGTERM: fast shutdown), killing it if it does not exit."""
-    nginx.process.terminate()
-    try:
-        nginx.process.wait(_STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        nginx.process.kill()
-        nginx.process.wait(_STOP_TIMEOUT)
+    stop_process(nginx.process)

@@ -1,8 +1,8 @@
 """A real nginx balancing event streams over several upstream servers, for tests.
 
 ``NginxBalancer(tmp, [port_a, port_b]).start()`` writes a config into ``tmp`` (pid file, logs
-and temp paths there too; nothing outside it), runs ``nginx`` in the foreground on a free
-loopback port and waits until it accepts connections; ``stop()`` ends it by its PID.
+and temp paths there too; nothing outside it) and runs it with ``tests._nginx.run_nginx`` on a
+free loopback port; ``stop()`` ends it by its PID.
 
 The config is the one docs/scale-out.md recommends: HTTP/1.1 to the upstreams, no buffering,
 a long read timeout, and ``proxy_next_upstream error timeout``, so a reconnect that reaches a
@@ -11,18 +11,13 @@ dead process is passed to the next one.
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import signal
-import socket
-import subprocess
-import time
 from pathlib import Path
 
-#: Seconds nginx gets to accept connections after it is started, or to exit after SIGTERM.
-START_TIMEOUT = 20.0
+from tests._nginx import Nginx, run_nginx, stop_nginx
+from tests.processes import free_port
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+#: Characters of nginx's error log that ``log()`` returns: the end, where a failure is told.
+LOG_TAIL_CHARS = 3000
 
 CONFIG = """\
 worker_processes 1;
@@ -58,28 +53,14 @@ http {{
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
 class NginxBalancer:
     """One nginx process in front of ``upstreams`` (loopback ports)."""
 
     def __init__(self, directory: Path, upstreams: list[int]) -> None:
         self.dir = directory
         self.upstreams = upstreams
-        self.port = _free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = free_port()
+        self.nginx: Nginx | None = None
 
     @property
     def url(self) -> str:
@@ -92,43 +73,14 @@ class NginxBalancer:
         return CONFIG.format(dir=self.dir, servers=servers, port=self.port)
 
     def start(self) -> NginxBalancer:
-        if not Path(NGINX).exists():
-            raise RuntimeError("nginx is not installed; scripts/test.sh installs it")
-        self.dir.mkdir(parents=True, exist_ok=True)
-        conf = self.dir / "nginx.conf"
-        conf.write_text(self.config())
-        out = (self.dir / "nginx.out").open("ab")
-        self.proc = subprocess.Popen(
-            [NGINX, "-p", str(self.dir), "-c", str(conf), "-e", str(self.dir / "error.log")],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        out.close()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _accepts(self.port):
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"nginx exited with {self.proc.returncode}: {self.log()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"nginx did not listen within {START_TIMEOUT} s: {self.log()}")
-            time.sleep(0.02)
+        self.nginx = run_nginx(self.dir, self.config(), self.port)
         return self
 
     def log(self) -> str:
-        parts = [p.read_text(errors="replace") for p in self.dir.glob("*.out")]
-        err = self.dir / "error.log"
-        if err.exists():
-            parts.append(err.read_text(errors="replace"))
-        return "\n".join(parts)[-3000:]
+        error_log = self.dir / "error.log"
+        return error_log.read_text(errors="replace")[-LOG_TAIL_CHARS:] if error_log.exists() else ""
 
     def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(START_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            proc.wait(START_TIMEOUT)
+        nginx, self.nginx = self.nginx, None
+        if nginx is not None:
+            stop_nginx(nginx)

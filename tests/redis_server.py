@@ -7,24 +7,19 @@ on the same port (what an outage looks like to the servers using it).
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
-#: Seconds redis-server gets to answer PING after it is started, or to exit after SIGTERM.
+from tests.processes import free_port, stop_process, wait_serving
+
+#: Seconds redis-server gets to answer PING after it is started.
 START_TIMEOUT = 20.0
+#: Characters of redis-server's log shown when it fails to start: the end, where it says why.
+LOG_TAIL_CHARS = 2000
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def ping(port: int, password: str | None = None) -> bool:
@@ -82,27 +77,16 @@ class RedisServer:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not ping(self.port, self.password):
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"redis-server exited with {self.proc.returncode}: "
-                    + (self.dir / "redis.log").read_text(errors="replace")[-2000:]
-                )
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"redis-server did not answer PING within {START_TIMEOUT} s")
-            time.sleep(0.02)
+        wait_serving(
+            self.proc,
+            lambda: ping(self.port, self.password),
+            what="redis-server",
+            timeout=START_TIMEOUT,
+            log=lambda: (self.dir / "redis.log").read_text(errors="replace")[-LOG_TAIL_CHARS:],
+        )
         return self
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(START_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            proc.wait(START_TIMEOUT)
+        if proc is not None:
+            stop_process(proc, START_TIMEOUT)
