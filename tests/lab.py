@@ -25,10 +25,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -37,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.processes import free_port, stop_process, wait_serving
 
 __all__ = [
     "APPS",
@@ -53,6 +53,8 @@ __all__ = [
 
 #: Seconds for ``jupyter lab`` to answer /api/status: it imports a lot on a loaded 2-core box.
 LAB_START_TIMEOUT = 90.0
+#: Seconds the Jupyter server gets to shut its kernels down and exit after SIGTERM.
+LAB_STOP_TIMEOUT = 15.0
 
 #: Milliseconds for the notebook page to load and its kernel to be ready.
 NOTEBOOK_TIMEOUT = 60_000
@@ -94,12 +96,6 @@ def browser_args(port: int | None = None) -> list[str]:
     if port is not None:
         args.append(f"--unsafely-treat-insecure-origin-as-secure=http://{HUB_HOST}:{port}")
     return args
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -273,7 +269,7 @@ def start_lab(
     root = tmp / "root"
     root.mkdir(exist_ok=True)
     token = secrets.token_hex(16)
-    port = _free_port()
+    port = free_port()
     if base_env is None:
         env = {**os.environ, **{k: str(v) for k, v in dirs.items()}}
         # The kernel must import this checkout, whatever directory the server starts in.
@@ -314,28 +310,22 @@ def start_lab(
         base_url=base_url,
         page_url=f"http://{page_host}:{port}{base_url}",
     )
-    deadline = time.monotonic() + LAB_START_TIMEOUT
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with {proc.returncode}:\n{lab.log_tail()}")
+
+    def answers() -> bool:
         try:
             lab.api("api/status")
-            break
+            return True
         except (urllib.error.URLError, ConnectionError, OSError):
-            if time.monotonic() > deadline:
-                stop_lab(lab)
-                raise RuntimeError(f"jupyter lab did not start:\n{lab.log_tail()}") from None
-            time.sleep(0.2)  # polling a starting process: there is no event to wait on
+            return False
+
+    wait_serving(
+        proc, answers, what="jupyter lab", timeout=LAB_START_TIMEOUT, log=lab.log_tail, interval=0.2
+    )
     return lab
 
 
 def stop_lab(lab: Lab) -> None:
-    lab.process.terminate()
-    try:
-        lab.process.wait(15)
-    except subprocess.TimeoutExpired:
-        lab.process.kill()
-        lab.process.wait(15)
+    stop_process(lab.process, LAB_STOP_TIMEOUT)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from typing import IO
 import pytest
 
 from tests.conftest import wait_until
+from tests.processes import free_port
 
 #: Longest a subprocess may take to start, print or end, even on a loaded 2-core machine.
 PROC_TIMEOUT = 30.0
@@ -108,12 +108,6 @@ def spawn() -> Iterator[type[Proc]]:
             p.kill()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _events(proc: Proc) -> list[dict[str, str]]:
     return [json.loads(line) for line in proc.out if line.startswith("{")]
 
@@ -200,7 +194,7 @@ def test_serve_publishes_each_stdin_line_to_listeners(spawn: type[Proc]) -> None
 def test_listen_resumes_across_a_server_restart_without_loss(
     spawn: type[Proc], tmp_path: Path
 ) -> None:
-    port = str(_free_port())
+    port = str(free_port())
     log = str(tmp_path / "events.sqlite")
     serve_args = ("serve", "--port", port, "--log", log, "--retry", "100", "--heartbeat", "1")
     first = spawn(*serve_args, stdin=subprocess.PIPE)
@@ -239,7 +233,7 @@ def test_listen_exits_0_on_ctrl_c(spawn: type[Proc]) -> None:
 
 
 def test_listen_gives_up_with_exit_1_when_nothing_answers(spawn: type[Proc]) -> None:
-    url = f"http://127.0.0.1:{_free_port()}/events"
+    url = f"http://127.0.0.1:{free_port()}/events"
     listener = spawn("listen", url, "--max-attempts", "2", "--reconnect-delay", "0.05")
     assert listener.finish(sig=None) == 1
     assert any(line.startswith("sse-nb: stopped:") for line in listener.err), listener.err

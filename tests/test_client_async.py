@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
 from typing import Any
 
 import anyio
@@ -24,6 +23,7 @@ from sse_nb.errors import (
     StreamError,
 )
 from sse_nb.protocol import Event, ReadyState, ReconnectPolicy
+from tests.processes import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -48,12 +48,6 @@ async def wait_for(predicate: Any, what: str = "") -> None:
     with anyio.fail_after(LIMIT):
         while not predicate():
             await anyio.sleep(0.005)
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_open_delivers_events_with_the_standard_request_headers(odd: OddServer) -> None:
@@ -321,7 +315,7 @@ async def test_reconnect_during_the_wait_connects_now(odd: OddServer) -> None:
 
 
 async def test_reconnect_limit_closes_with_an_error(anyio_backend: str) -> None:
-    url = f"http://127.0.0.1:{closed_port()}/events"
+    url = f"http://127.0.0.1:{free_port()}/events"
     policy = ReconnectPolicy(delay=0.01, backoff=1.0, jitter=0.0, max_attempts=2)
     async with AsyncEventSource(url, reconnect=policy) as es:
         with pytest.raises(ReconnectLimitReached, match="after 2 reconnect attempts"):
