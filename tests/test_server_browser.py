@@ -10,12 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import tornado.httpserver
-import tornado.netutil
-import tornado.web
 from conftest import wait_until
+from tornado_site import page_origin as serve_page
 
-from sse_nb import _runtime
 from sse_nb.server import EventServer
 
 pytestmark = pytest.mark.browser
@@ -37,29 +34,10 @@ window.connect = (url) => {
 """
 
 
-class PageHandler(tornado.web.RequestHandler):
-    def get(self) -> None:
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(PAGE)
-
-
 @pytest.fixture()
 def page_origin() -> Iterator[str]:
-    async def start() -> tuple[tornado.httpserver.HTTPServer, int]:
-        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-        http = tornado.httpserver.HTTPServer(tornado.web.Application([("/", PageHandler)]))
-        http.add_sockets(sockets)
-        return http, sockets[0].getsockname()[1]
-
-    http, port = _runtime.run(start())
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-
-        async def stop() -> None:
-            http.stop()
-
-        _runtime.run(stop())
+    with serve_page(PAGE) as origin:
+        yield origin
 
 
 def closed_reason(server: EventServer, client_id: str) -> str | None:

@@ -11,11 +11,10 @@ import threading
 
 import httpx
 import pytest
-import tornado.httpserver
-import tornado.netutil
 import tornado.web
 from conftest import wait_until
 from streams import Stream, raw_get, read_response_head
+from tornado_site import serving
 
 from sse_nb import _runtime
 from sse_nb.server import TCP_USER_TIMEOUT_MS, ClientInfo, EventServer
@@ -247,16 +246,12 @@ def test_blocking_main_thread_does_not_stop_the_stream() -> None:
 def test_mount_into_an_existing_tornado_app() -> None:
     server = EventServer(heartbeat=None)
 
-    async def setup() -> tuple[tornado.httpserver.HTTPServer, int]:
+    def host_app() -> tornado.web.Application:
         app = tornado.web.Application()
         server.mount(app, "/sse")
-        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-        http = tornado.httpserver.HTTPServer(app)
-        http.add_sockets(sockets)
-        return http, sockets[0].getsockname()[1]
+        return app
 
-    http, port = _runtime.run(setup())
-    try:
+    with serving(host_app) as port:
         server.publish("a")
         with Stream(f"http://127.0.0.1:{port}/sse/news") as s:
             wait_until(lambda: server.clients, what="client")
@@ -266,12 +261,6 @@ def test_mount_into_an_existing_tornado_app() -> None:
         with Stream(f"http://127.0.0.1:{port}/sse", headers={"Last-Event-ID": "0"}) as s:
             s.read_until(lambda s: s.ids == ["1"])
         assert s.events[-1].data == "a"
-    finally:
-
-        async def down() -> None:
-            http.stop()
-
-        _runtime.run(down())
 
 
 def test_runtime_loop_is_the_server_loop(server: EventServer) -> None:
