@@ -23,18 +23,9 @@ if TYPE_CHECKING:
     from playwright.sync_api import ViewportSize
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("SSE_NB_CHROMIUM", "/usr/bin/chromium")
-#: The flags the browser tests launch Chromium with (tests/conftest.py).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(ROOT))  # for the browser tests' Chromium and its flags, used here too
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
 #: The pages shot, each with its picture: the site's path and the file under docs/img/.
 SHOTS = {"": "site-home.png", "api/sse_nb/": "site-api.png"}
 #: A laptop-sized window: the navigation, the page and its table of contents side by side.
