@@ -1,16 +1,21 @@
 """Binder's environment, built from binder/requirements.txt alone, runs every notebook.
 
 The environment is a virtual environment made from that file only (the ``.`` line installs this
-checkout as a package, not in editable mode), cached in ``.venv-binder/`` and rebuilt when the
-requirements change; the package itself is reinstalled whenever its files change, so it is
-never stale. The kernels and JupyterLab run from it, in a temporary directory, with no
-``PYTHONPATH``: what they import is what Binder would have installed.
+checkout as a package, not in editable mode), cached outside the checkout (``tests/_venvs.py``'s
+``CACHE``, named after a digest of binder/) and rebuilt when the requirements change; the
+package itself is reinstalled whenever its files change, so it is never stale. The kernels,
+JupyterLab and Notebook 7 run from it, in a temporary directory, with no ``PYTHONPATH``: what
+they import is what Binder would have installed.
 
 1. nbclient executes each notebook headless (no browser), as the environment's own
    ``jupyter execute`` would: under ``NOTEBOOK_LIMIT`` seconds, ending with its claim.
-2. JupyterLab from the environment runs notebooks 01 and 04 with *Run All* in headless Chromium;
-   the DOM must show the close (01) and the browser's two resumes (04). Screenshots go to
-   ``docs/img/notebook-*.png`` when ``SSE_NB_SCREENSHOTS=1``, else to a temporary directory.
+2. JupyterLab, then Notebook 7, from the environment, served under a hub's base URL
+   (``/user/student/``) and opened from a host name that is not the kernel's (``hub.test``,
+   mapped to 127.0.0.1 by the browser), run notebooks 01 and 04 with *Run All* in headless
+   Chromium. So the browser widget takes the proxy route (``<base>proxy/<port>/``), as on Binder
+   and every hub; the DOM must show that route, the close (01) and the browser's two resumes
+   (04). JupyterLab's screenshots go to ``docs/img/notebook-*.png`` when
+   ``SSE_NB_SCREENSHOTS=1``, else to a temporary directory.
 """
 
 from __future__ import annotations
@@ -21,21 +26,22 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
+from conftest import CHROMIUM, CHROMIUM_ARGS
 
-from tests.lab import Lab, start_lab, stop_lab
+from tests._venvs import CACHE
+from tests.lab import HUB_BASE_URL, HUB_HOST, Lab, browser_args, start_lab, stop_lab
 from tests.notebook_checks import CLAIMS, NOTEBOOKS, ZH, check_executed, notebook_id, notebook_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
-#: The cached environment (git-ignored); ``SSE_NB_BINDER_VENV`` may point elsewhere.
-VENV = Path(os.environ.get("SSE_NB_BINDER_VENV", ROOT / ".venv-binder"))
+#: The cached environment, when set; else one under ``CACHE`` per version of binder/.
+VENV = Path(os.environ["SSE_NB_BINDER_VENV"]) if os.environ.get("SSE_NB_BINDER_VENV") else None
 #: Written into the environment once it is complete: a digest of what it was built from.
 STAMP = "binder-requirements.sha256"
 #: Written after each install of the package: a digest of its files at that time.
@@ -117,18 +123,20 @@ def _pip(venv: Path, *args: str) -> None:
     assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}"
 
 
-def build_binder_env(venv: Path = VENV) -> Path:
+def build_binder_env(venv: Path | None = VENV) -> Path:
     """The environment Binder would build; reuse the cached one when the requirements match.
 
-    One build at a time (a lock file in the temporary directory, named after the environment's
-    path): several test runs may share a checkout. The package is reinstalled whenever its
-    files changed since the last install.
+    One build at a time (a lock file beside it): several test runs, from several clones, may
+    share it. The package is reinstalled whenever its files changed since the last install.
     """
+    requirements, package = _digest(_requirements()), _digest(_package_files())
+    if venv is None:
+        venv = CACHE / f"binder-{requirements[:16]}"
+    CACHE.mkdir(parents=True, exist_ok=True)
     key = hashlib.sha256(str(venv.resolve()).encode()).hexdigest()[:16]
-    with open(Path(tempfile.gettempdir()) / f"sse-nb-binder-{key}.lock", "w") as lock:
+    with open(CACHE / f"binder-{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         stamp, package_stamp = venv / STAMP, venv / PACKAGE_STAMP
-        requirements, package = _digest(_requirements()), _digest(_package_files())
         if not (stamp.exists() and stamp.read_text() == requirements):
             shutil.rmtree(venv, ignore_errors=True)
             subprocess.run([_runtime_python(), "-m", "venv", str(venv)], check=True, timeout=120)
@@ -197,12 +205,18 @@ def test_notebook_runs_headless_in_the_binder_env(
 # -- JupyterLab from the binder environment: Run All in headless Chromium ------------------------
 
 
-@pytest.fixture(scope="module")
-def binder_lab(binder_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+@pytest.fixture(scope="module", params=["jupyterlab", "notebook"], ids=["lab", "notebook7"])
+def binder_ui(
+    request: pytest.FixtureRequest, binder_env: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Lab]:
+    """JupyterLab or Notebook 7 from the binder environment, as a hub serves a user's server."""
     lab = start_lab(
-        tmp_path_factory.mktemp("binder-lab"),
+        tmp_path_factory.mktemp(f"binder-{request.param}"),
         python=str(_bin(binder_env, "python")),
         base_env=_clean_env(),
+        app=request.param,
+        base_url=HUB_BASE_URL,
+        page_host=HUB_HOST,
     )
     try:
         yield lab
@@ -210,17 +224,49 @@ def binder_lab(binder_env: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         stop_lab(lab)
 
 
+@pytest.fixture(scope="module")
+def hub_browser(binder_ui: Lab) -> Iterator[Any]:
+    """Chromium that reaches ``binder_ui`` as ``http://hub.test:PORT/user/student/``."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        args = [*CHROMIUM_ARGS, *browser_args(binder_ui.port)]
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
 @pytest.fixture()
-def img(tmp_path: Path) -> Path:
-    return IMG if os.environ.get("SSE_NB_SCREENSHOTS") == "1" else tmp_path
+def page(hub_browser: Any) -> Iterator[Any]:
+    ctx = hub_browser.new_context()
+    p = ctx.new_page()
+    try:
+        yield p
+    finally:
+        ctx.close()
+
+
+@pytest.fixture()
+def img(binder_ui: Lab, tmp_path: Path) -> Path:
+    """Where JupyterLab's screenshots go (Notebook 7's stay in a temporary directory)."""
+    screenshots = os.environ.get("SSE_NB_SCREENSHOTS") == "1" and binder_ui.app == "jupyterlab"
+    return IMG if screenshots else tmp_path
 
 
 #: The notebooks' languages: where each set lives, and the suffix of its screenshots.
 LANGS = {"en": (NOTEBOOKS, ""), "zh": (ZH, "-zh")}
 
 
+def _english_only_in_notebook7(ui: Lab, lang: str) -> None:
+    """Notebook 7 runs the English notebooks only: the languages differ in text, not route."""
+    if ui.app == "notebook" and lang != "en":
+        pytest.skip("Notebook 7 runs the English notebooks; JupyterLab runs both languages")
+
+
 def _run_all(lab: Lab, page: Any, stem: str, lang: str = "en") -> None:
-    """Open a copy of the notebook in the lab, Run All, wait for its summary; no stderr."""
+    """Open a copy of the notebook, Run All, wait for its summary; no stderr."""
     name = f"{stem}{LANGS[lang][1]}.ipynb"  # each language in its own kernel
     (lab.root / name).write_text((LANGS[lang][0] / f"{stem}.ipynb").read_text())
     page.set_viewport_size({"width": 1400, "height": 1000})
@@ -247,6 +293,17 @@ def _wait(page: Any, selector: str, timeout: int = DOM_TIMEOUT) -> None:
     page.wait_for_selector(selector, state="attached", timeout=timeout)
 
 
+def _assert_proxy_route(page: Any) -> None:
+    """Every browser widget took the proxy route, under the hub's base URL."""
+    widgets = page.locator(".sse-nb-browser")
+    assert widgets.count() >= 1
+    for i in range(widgets.count()):
+        widget = widgets.nth(i)
+        assert widget.get_attribute("data-route") == "proxy"
+        url = widget.locator(".sse-nb-url").inner_text()
+        assert f"{HUB_BASE_URL}proxy/" in url, url
+
+
 def _published(page: Any) -> int:
     return int(page.locator(".sse-nb-server").first.get_attribute("data-published") or 0)
 
@@ -256,12 +313,14 @@ def _published(page: Any) -> int:
 @pytest.mark.timeout(BUILD_TIMEOUT + LAB_TEST_TIMEOUT)
 @pytest.mark.parametrize("lang", list(LANGS))
 def test_run_all_manual_close_shows_the_close_and_the_loss(
-    binder_lab: Lab, page: Any, img: Path, lang: str
+    binder_ui: Lab, page: Any, img: Path, lang: str
 ) -> None:
-    _run_all(binder_lab, page, "01-manual-close", lang)
+    _english_only_in_notebook7(binder_ui, lang)
+    _run_all(binder_ui, page, "01-manual-close", lang)
     _wait(page, ".sse-nb-status[data-state=CLOSED]")  # the Python client, closed by a cell
     # The browser's client comes alive after the last cell and receives the ticker's events.
     _wait(page, ".sse-nb-browser[data-state=OPEN]", STORY_TIMEOUT)
+    _assert_proxy_route(page)
     browser = page.locator(".sse-nb-browser").first
     page.wait_for_function(
         "() => +document.querySelector('.sse-nb-browser').dataset.received >= 2",
@@ -288,9 +347,10 @@ def test_run_all_manual_close_shows_the_close_and_the_loss(
 @pytest.mark.timeout(BUILD_TIMEOUT + LAB_TEST_TIMEOUT)
 @pytest.mark.parametrize("lang", list(LANGS))
 def test_run_all_browser_eventsource_shows_both_resumes(
-    binder_lab: Lab, page: Any, img: Path, lang: str
+    binder_ui: Lab, page: Any, img: Path, lang: str
 ) -> None:
-    _run_all(binder_lab, page, "04-browser-eventsource", lang)
+    _english_only_in_notebook7(binder_ui, lang)
+    _run_all(binder_ui, page, "04-browser-eventsource", lang)
     # The browser's story plays out after Run All; its last line is the verdict.
     verdict = page.locator(".widget-html", has_text="the browser's story:")
     verdict.wait_for(state="attached", timeout=STORY_TIMEOUT)
@@ -298,6 +358,7 @@ def test_run_all_browser_eventsource_shows_both_resumes(
     assert "(Last-Event-ID header)" in text and "(?lastEventId=)" in text, text
     assert text.rstrip().endswith("lost: 0, duplicated: 0"), text
     _wait(page, ".sse-nb-browser[data-state=OPEN]")
+    _assert_proxy_route(page)
     # The server's timeline: the browser's first connection resumed by itself after the drop,
     # its second one resumed from the id in its URL.
     page.wait_for_function(
