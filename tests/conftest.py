@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
     from odd_server import OddServer
 
     from sse_nb.server import EventServer
@@ -84,6 +85,19 @@ def odd() -> Iterator[OddServer]:
 
     with odd_server() as server:
         yield server
+
+
+@pytest.fixture()
+def shell() -> Iterator[InteractiveShell]:
+    """IPython's shell with the ``%sse_*`` magics loaded (unloaded again when the test ends)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "sse_nb")
+    try:
+        yield ip
+    finally:
+        ip.run_line_magic("unload_ext", "sse_nb")
 
 
 @pytest.fixture(scope="module")

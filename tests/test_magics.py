@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,16 +12,6 @@ from IPython.core.interactiveshell import InteractiveShell
 import sse_nb
 from sse_nb.protocol import ReadyState
 from tests.conftest import wait_until
-
-
-@pytest.fixture()
-def shell() -> Iterator[InteractiveShell]:
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "sse_nb")
-    try:
-        yield ip
-    finally:
-        ip.run_line_magic("unload_ext", "sse_nb")
 
 
 def magic(ip: InteractiveShell, name: str, line: str = "") -> Any:

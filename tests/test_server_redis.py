@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pytest
 
@@ -29,6 +29,9 @@ from sse_nb.server.redis_log import RedisEventLog
 from tests.conftest import wait_until
 from tests.nginx_balancer import NginxBalancer
 from tests.redis_server import RedisServer
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
 
 #: Longest a subprocess may take to start, print or end, even on a loaded 2-core machine.
 PROC_TIMEOUT = 60.0
@@ -354,43 +357,32 @@ def test_redis_stopped_and_restarted_mid_stream_keeps_clients_and_loses_nothing(
         redis_server.stop()
 
 
-def test_sse_serve_magic_takes_a_redis_log(redis_server: RedisServer) -> None:
+def test_sse_serve_magic_takes_a_redis_log(
+    redis_server: RedisServer, shell: InteractiveShell
+) -> None:
     from IPython.core.error import UsageError
-    from IPython.core.interactiveshell import InteractiveShell
 
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "sse_nb")
-    try:
-        ip.run_line_magic("sse_serve", f"--name a --redis {redis_server.url} --history 50")
-        ip.run_line_magic("sse_serve", f"--name b --redis {redis_server.url}")
-        registry = ip.magics_manager.registry["SSEMagics"]
-        a = registry.lookup("a")
-        ip.run_line_magic("sse_connect", "b --as es")
-        es = ip.user_ns["es"]
-        wait_until(lambda: es.ready_state == ReadyState.OPEN)
-        ip.run_line_magic("sse_publish", "--to a hello")
-        wait_until(lambda: data_of(es) == ["hello"], what="a's event on b's client")
-        assert es.last_event_id == a.last_id()
-        with pytest.raises(UsageError, match="two different logs"):
-            ip.run_line_magic("sse_serve", f"--name c --redis {redis_server.url} --log x.db")
-    finally:
-        ip.run_line_magic("unload_ext", "sse_nb")
+    shell.run_line_magic("sse_serve", f"--name a --redis {redis_server.url} --history 50")
+    shell.run_line_magic("sse_serve", f"--name b --redis {redis_server.url}")
+    registry = shell.magics_manager.registry["SSEMagics"]
+    a = registry.lookup("a")
+    shell.run_line_magic("sse_connect", "b --as es")
+    es = shell.user_ns["es"]
+    wait_until(lambda: es.ready_state == ReadyState.OPEN)
+    shell.run_line_magic("sse_publish", "--to a hello")
+    wait_until(lambda: data_of(es) == ["hello"], what="a's event on b's client")
+    assert es.last_event_id == a.last_id()
+    with pytest.raises(UsageError, match="two different logs"):
+        shell.run_line_magic("sse_serve", f"--name c --redis {redis_server.url} --log x.db")
 
 
-def test_sse_status_says_when_the_redis_log_is_unavailable() -> None:
-    from IPython.core.interactiveshell import InteractiveShell
-
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "sse_nb")
-    try:
-        ip.run_line_magic("sse_serve", "--name away --redis redis://127.0.0.1:1/0")
-        server = ip.magics_manager.registry["SSEMagics"].lookup("away")
-        with pytest.raises(LogUnavailable):
-            server.publish("x")
-        rows = ip.run_line_magic("sse_status", "").rows
-        assert "log unavailable since " in rows[0][-1]
-    finally:
-        ip.run_line_magic("unload_ext", "sse_nb")
+def test_sse_status_says_when_the_redis_log_is_unavailable(shell: InteractiveShell) -> None:
+    shell.run_line_magic("sse_serve", "--name away --redis redis://127.0.0.1:1/0")
+    server = shell.magics_manager.registry["SSEMagics"].lookup("away")
+    with pytest.raises(LogUnavailable):
+        server.publish("x")
+    rows = shell.run_line_magic("sse_status", "").rows
+    assert "log unavailable since " in rows[0][-1]
 
 
 def test_passwords_in_redis_urls_are_never_shown() -> None:

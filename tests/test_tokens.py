@@ -21,7 +21,7 @@ from sse_nb.errors import SSEError
 from sse_nb.server import mask_token
 from sse_nb.widgets import BrowserEventSource
 from tests.conftest import wait_until
-from tests.lab import Lab, start_lab, stop_lab
+from tests.lab import Lab, lab  # noqa: F401  (the fixture)
 from tests.nginx_balancer import NginxBalancer
 from tests.test_widgets_table import page_message, record_messages
 
@@ -133,16 +133,6 @@ def test_a_bind_beyond_loopback_with_a_token_warns_with_the_token_masked(
 # -- magics -------------------------------------------------------------------------------------
 
 
-@pytest.fixture()
-def shell() -> Iterator[InteractiveShell]:
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "sse_nb")
-    try:
-        yield ip
-    finally:
-        ip.run_line_magic("unload_ext", "sse_nb")
-
-
 def test_sse_serve_token_auto_reaches_clients_made_by_name_and_status_masks_it(
     shell: InteractiveShell,
 ) -> None:
@@ -221,21 +211,13 @@ def test_cli_serve_token_auto_writes_a_private_file_and_prints_it_masked(
 # -- jupyter-server-proxy and nginx -------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    lab = start_lab(tmp_path_factory.mktemp("lab"))
-    try:
-        yield lab
-    finally:
-        stop_lab(lab)
-
-
 def test_the_proxy_route_answers_401_without_the_token_and_streams_with_it(
-    server: EventServer, jupyter: Lab
+    server: EventServer,
+    lab: Lab,  # noqa: F811
 ) -> None:
     server.publish("through the proxy", id="2")
     # Jupyter's own token in the query, ours in the header: each side reads its own.
-    url = f"{jupyter.url}proxy/{server.port}/events?token={jupyter.token}&lastEventId=1"
+    url = f"{lab.url}proxy/{server.port}/events?token={lab.token}&lastEventId=1"
     assert first_event(url) == "401"
     bearer = {"Authorization": f"Bearer {server.token}"}
     assert first_event(url, headers=bearer) == "200 data: through the proxy"
