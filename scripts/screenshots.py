@@ -1,8 +1,8 @@
 """Retake the screenshots in docs/img/ (each widget and lab tool, two notebooks) from a real Lab.
 
 One command: ``.venv/bin/python scripts/screenshots.py``. It runs the browser tests of the
-widgets and of the Binder notebooks with ``SSE_NB_SCREENSHOTS=1``, so the pictures show the
-state those tests leave behind (a close, a drop, resumes, a hostile string shown as text).
+widgets, the lab tools, the doctor and the Binder notebooks with ``SSE_NB_SCREENSHOTS=1``, so
+the pictures show the state those tests leave behind (a close, a drop, resumes, a hostile string shown as text).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ def main() -> int:
         "no:cacheprovider",
         str(ROOT / "tests" / "test_lab_widgets.py"),
         str(ROOT / "tests" / "test_lab_bench.py"),
+        str(ROOT / "tests" / "test_lab_doctor.py"),
         str(ROOT / "tests" / "test_binder.py"),
     ]
     return subprocess.call(cmd, cwd=ROOT, env=env)

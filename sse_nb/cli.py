@@ -1,4 +1,5 @@
-"""The ``sse-nb`` command line: ``serve``, ``listen`` with resume, ``demo``, ``record``, ``play``.
+"""The ``sse-nb`` command line: ``serve``, ``listen`` with resume, ``demo``, ``record``, ``play``,
+``doctor``.
 
 ``sse-nb listen URL`` is what ``curl -N`` is not: when the connection drops it reconnects by
 itself and sends ``Last-Event-ID``, so a server that keeps history replays what was missed.
@@ -393,6 +394,23 @@ def cmd_listen(args: argparse.Namespace) -> int:
     return code
 
 
+# -- doctor -------------------------------------------------------------------------------------
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .lab.checkup import check_url
+
+    try:
+        token = _given_token(args)
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    _out(f"watching {args.url} for {args.seconds:g} s ...")
+    report = check_url(args.url, token=token, seconds=args.seconds)
+    _out(str(report))
+    return 0 if report.ok else 1
+
+
 # -- demo ---------------------------------------------------------------------------------------
 
 
@@ -678,6 +696,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_token_options(listen)
     listen.set_defaults(func=cmd_listen)
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check a stream as proxies see it: answer, framing, buffering header, heartbeats",
+        description="Connect to URL for a while and report, with a fix for each finding: the "
+        "answer, the headers proxies act on (X-Accel-Buffering), the body's framing, heartbeats "
+        "and events arriving. The checks from a notebook page (routes through "
+        "jupyter-server-proxy, HTTP version) are %%sse_doctor's. Exit status 1 when something "
+        "needs a fix.",
+    )
+    doctor.add_argument("url", metavar="URL")
+    doctor.add_argument(
+        "--seconds",
+        type=_positive(float),
+        default=20.0,
+        metavar="S",
+        help="how long to watch (default 20: longer than the default 15 s heartbeat)",
+    )
+    _add_token_options(doctor)
+    doctor.set_defaults(func=cmd_doctor)
 
     demo = sub.add_parser(
         "demo",

@@ -483,6 +483,19 @@ class SSEMagics(Magics):
         return StatusTable(list(self._rows()))
 
     @line_magic
+    def sse_doctor(self, line: str) -> Any:
+        """Check the routes from this page to a server in the kernel (direct, and through
+        jupyter-server-proxy): reach, time to arrival, buffering, heartbeats, HTTP version and
+        the page's connections per origin; each finding with its fix. The report fills in
+        after the cell finishes."""
+        routes = tuple(line.split()) or ("direct", "proxy")
+        from .lab.checkup import ROUTES, Doctor
+
+        if any(r not in ROUTES for r in routes):
+            raise UsageError(f"%sse_doctor [ROUTE ...]: routes are {', '.join(ROUTES)}")
+        return Doctor(routes)
+
+    @line_magic
     def sse_conformance(self, line: str) -> Any:
         """Serve the standard's cases from this kernel and run them against sse_nb's client and,
         when installed, httpx-sse and requests-sse: a pass/fail grid that fills in live."""

@@ -14,15 +14,18 @@ from .wait import wait_until
 
 if TYPE_CHECKING:  # for type checkers and the API reference, which read the source
     from .backoff import BackoffExplorer
+    from .checkup import Doctor, doctor
     from .conformance import Conformance
     from .ledger import Ledger
     from .wire import WireView
 
-__all__ = ["BackoffExplorer", "Conformance", "Ledger", "WireView", "wait_until"]
+__all__ = ["BackoffExplorer", "Conformance", "Doctor", "Ledger", "WireView", "doctor", "wait_until"]
 
 _LAZY = {
     "BackoffExplorer": "backoff",
     "Conformance": "conformance",
+    "Doctor": "checkup",
+    "doctor": "checkup",
     "Ledger": "ledger",
     "WireView": "wire",
 }

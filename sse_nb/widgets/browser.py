@@ -33,10 +33,15 @@ Tokens. A page's ``EventSource`` cannot set headers, so a server's token goes in
 query parameter of the url the page opens; the page shows and reports that url with the token
 masked (its first characters and "…"), and the server hides it from its access log.
 
+Probes. ``probe(seconds)`` has the page read the same route with ``fetch()`` for a while and
+report what an ``EventSource`` hides: the status, ``Content-Type`` and ``X-Accel-Buffering``, the
+time to the response headers, and when each event and heartbeat arrived (``sse_nb.lab.doctor``
+is built on it). It needs no open ``EventSource``.
+
 Messages. Page to kernel: ``hello`` (origin, hostname, base_url, protocol,
-same_origin_sources), ``events`` (rows),
+same_origin_sources), ``probed`` (what a probe saw), ``events`` (rows),
 ``closed`` (client, reason), ``reopen``. Kernel to page: ``open`` (url, client, last_event_id or
-null for the browser's own), ``close``.
+null for the browser's own), ``close``, ``probe`` (url, client, ms).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ import logging
 import threading
 import uuid
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -54,7 +60,7 @@ import traitlets
 
 from ..protocol import GAP_EVENT, ReadyState
 from ._batch import FLUSH_HZ
-from .contracts import BrowserOpen, ObservedServer, page_message
+from .contracts import BrowserOpen, BrowserProbe, BrowserProbed, ObservedServer, page_message
 
 __all__ = [
     "BROWSER_HISTORY",
@@ -172,6 +178,12 @@ class BrowserEventSource:
         self._history: deque[list[Any]] = deque(maxlen=BROWSER_HISTORY)
         self._want_open = open
         self._resume_from = last_event_id
+        #: What the page's probes saw, oldest first (see ``probe()``).
+        self.probes: list[BrowserProbed] = []
+        self._probe_listeners: list[Callable[[BrowserProbed], None]] = []
+        self._pending_probes: list[float] = []  # asked before the page said hello
+        #: Called with ``self`` once the page has said hello (``page`` is set).
+        self.on_hello: Callable[[BrowserEventSource], None] | None = None
         #: The widget shown in the page.
         self.view = BrowserView(event_types=list(event_types))
         self.view.on_msg(self._on_page_msg)
@@ -255,9 +267,31 @@ class BrowserEventSource:
         url = f"{base}proxy/{parts.port}{parts.path or '/'}"
         return url + (f"?{parts.query}" if parts.query else "")
 
-    def _send_open(self) -> None:
+    def probe(
+        self, seconds: float, on_result: Callable[[BrowserProbed], None] | None = None
+    ) -> str:
+        """Have the page read this route with ``fetch()`` for ``seconds``; returns the registry
+        id its connection will carry. What the page saw is appended to ``probes`` and given to
+        ``on_result`` (on the kernel's thread, between cells). Sent when the page says hello."""
+        if not seconds > 0:
+            raise ValueError(f"seconds must be more than 0, not {seconds!r}")
+        if on_result is not None:
+            self._probe_listeners.append(on_result)
         if self.page is None:
-            return  # sent when the page says hello
+            self._pending_probes.append(seconds)
+            return ""
+        url, client = self._connection_url()
+        message: BrowserProbe = {
+            "kind": "probe",
+            "url": url,
+            "client": client,
+            "ms": int(seconds * 1000),
+        }
+        self.view.send(message)
+        return client
+
+    def _connection_url(self) -> tuple[str, str]:
+        """A new registry id and the url that carries it (and the server's token)."""
         client = f"{self._base_id}-{len(self.client_ids) + 1}"
         params = {"client": client}
         token = self.server.token if self.server is not None else None
@@ -265,6 +299,12 @@ class BrowserEventSource:
             params["token"] = token
         url = _with_query(self._route_url(), **params)
         self.client_ids.append(client)
+        return url, client
+
+    def _send_open(self) -> None:
+        if self.page is None:
+            return  # sent when the page says hello
+        url, client = self._connection_url()
         message: BrowserOpen = {
             "kind": "open",
             "url": url,
@@ -299,6 +339,15 @@ class BrowserEventSource:
             self.same_origin_sources = msg["same_origin_sources"]
             if self._want_open:
                 self._send_open()
+            pending, self._pending_probes = self._pending_probes, []
+            for seconds in pending:
+                self.probe(seconds)
+            if self.on_hello is not None:
+                self.on_hello(self)
+        elif msg["kind"] == "probed":
+            self.probes.append(msg)
+            for listener in self._probe_listeners:
+                listener(msg)
         elif msg["kind"] == "events":
             with self._lock:
                 self._history.extend(msg["rows"])

@@ -23,6 +23,8 @@ __all__ = [
     "BrowserEvents",
     "BrowserHello",
     "BrowserOpen",
+    "BrowserProbe",
+    "BrowserProbed",
     "BrowserReopen",
     "ClientRow",
     "DropRequest",
@@ -240,6 +242,38 @@ class BrowserOpen(TypedDict):
     last_event_id: str | None
 
 
+class BrowserProbe(TypedDict):
+    """To the page: read ``url`` with ``fetch()`` for ``ms`` milliseconds and report it."""
+
+    kind: Literal["probe"]
+    url: str
+    client: str
+    ms: int
+
+
+class BrowserProbed(TypedDict):
+    """From the page: what a probe saw. Times are the page's clock, epoch seconds.
+
+    ``status`` 0 and ``headers_ms`` -1: no response headers arrived before the probe ended.
+    ``events``: ``[data, time]`` per ``data:`` line; ``heartbeats``: the time of each empty
+    comment line; ``chunks``: reads that returned bytes; ``error``: a network error's text;
+    ``same_origin_sources``: the page's EventSources to its own origin when the probe began.
+    """
+
+    kind: Literal["probed"]
+    client: str
+    url: str
+    status: int
+    content_type: str
+    accel_buffering: str
+    headers_ms: float
+    events: list[list[Any]]
+    heartbeats: list[float]
+    chunks: int
+    error: str
+    same_origin_sources: int
+
+
 #: Every message a page may send a view.
 PageMessage = (
     SyncRequest
@@ -250,6 +284,7 @@ PageMessage = (
     | BrowserEvents
     | BrowserClosed
     | BrowserReopen
+    | BrowserProbed
 )
 
 
@@ -299,4 +334,26 @@ def page_message(content: object) -> PageMessage | None:
         return {"kind": "closed", "client": text("client"), "reason": text("reason")}
     if kind == "reopen":
         return {"kind": "reopen"}
+    if kind == "probed":
+        events = content.get("events")
+        beats = content.get("heartbeats")
+        ms = content.get("headers_ms")
+        return {
+            "kind": "probed",
+            "client": text("client"),
+            "url": text("url"),
+            "status": count("status"),
+            "content_type": text("content_type"),
+            "accel_buffering": text("accel_buffering"),
+            "headers_ms": float(ms) if isinstance(ms, (int, float)) else -1.0,
+            "events": [e for e in events if isinstance(e, list) and len(e) == 2]
+            if isinstance(events, list)
+            else [],
+            "heartbeats": [float(t) for t in beats if isinstance(t, (int, float))]
+            if isinstance(beats, list)
+            else [],
+            "chunks": count("chunks"),
+            "error": text("error"),
+            "same_origin_sources": count("same_origin_sources"),
+        }
     return None

@@ -129,9 +129,61 @@ function initialize({ model }) {
     notify();
   }
 
+  // A short-lived probe of a route, for the doctor: a fetch() read for msg.ms milliseconds,
+  // reporting the status, the headers that matter, and when each event and heartbeat arrived
+  // (page clock, epoch seconds). An EventSource hides all of these.
+  async function probe(msg) {
+    const started = performance.now();
+    const out = {
+      kind: "probed",
+      client: msg.client,
+      url: shown(msg.url),
+      status: 0,
+      content_type: "",
+      accel_buffering: "",
+      headers_ms: -1,
+      events: [],
+      heartbeats: [],
+      chunks: 0,
+      error: "",
+      same_origin_sources: sameOriginSources(),
+    };
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), msg.ms);
+    try {
+      const resp = await fetch(msg.url, { headers: { Accept: "text/event-stream" }, cache: "no-store", signal: ctl.signal });
+      out.status = resp.status;
+      out.headers_ms = performance.now() - started;
+      out.content_type = resp.headers.get("content-type") || "";
+      out.accel_buffering = resp.headers.get("x-accel-buffering") || "";
+      if (resp.ok && resp.body) {
+        const reader = resp.body.getReader();
+        const decoder = new TextDecoder();
+        let rest = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          const now = Date.now() / 1000;
+          out.chunks += 1;
+          const lines = (rest + decoder.decode(value, { stream: true })).split("\n");
+          rest = lines.pop();
+          for (const line of lines) {
+            if (line.startsWith("data:")) out.events.push([line.slice(5).trim(), now]);
+            else if (line.startsWith(":") && line.slice(1).trim() === "") out.heartbeats.push(now);
+          }
+        }
+      }
+    } catch (e) {
+      if (e.name !== "AbortError") out.error = String(e);
+    }
+    clearTimeout(timer);
+    model.send(out);
+  }
+
   model.on("msg:custom", (msg) => {
     if (!msg) return;
-    if (msg.kind === "open") open(msg);
+    if (msg.kind === "probe") probe(msg);
+    else if (msg.kind === "open") open(msg);
     else if (msg.kind === "close") closeSource("close() called");
   });
   st.close = closeSource;
