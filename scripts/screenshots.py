@@ -2,7 +2,8 @@
 
 One command: ``.venv/bin/python scripts/screenshots.py``. It runs the browser tests of the
 widgets, the lab tools, the doctor and the Binder notebooks with ``SSE_NB_SCREENSHOTS=1``, so
-the pictures show the state those tests leave behind (a close, a drop, resumes, a hostile string shown as text).
+the pictures show the state those tests leave behind (a close, a drop, resumes, a hostile string
+shown as text).
 """
 
 from __future__ import annotations
