@@ -12,7 +12,7 @@ import pytest
 
 from sse_nb import EventServer
 from sse_nb.lab.checkup import Report, check_url
-from tests.nginx_balancer import NginxBalancer
+from tests._nginx import start_nginx, stop_nginx
 
 #: Seconds the doctor watches: several of the servers' 0.5 s heartbeats.
 WATCH = 3.0
@@ -20,18 +20,13 @@ WATCH = 3.0
 RUN = 60.0
 
 
-class BufferingNginx(NginxBalancer):
-    """nginx as some hosts ship it: buffering on, the server's ``X-Accel-Buffering`` ignored."""
-
-    def config(self) -> str:
-        return (
-            super()
-            .config()
-            .replace(
-                "proxy_buffering off;",
-                "proxy_buffering on; proxy_ignore_headers X-Accel-Buffering;",
-            )
-        )
+#: A site that compresses event streams and ignores the server's ``X-Accel-Buffering: no``:
+#: nginx then holds the stream (tests/test_route_nginx.py shows the burst it makes).
+BUFFERING_FORCED = (
+    "gzip on;",
+    "gzip_types text/event-stream;",
+    "proxy_ignore_headers X-Accel-Buffering;",
+)
 
 
 @pytest.fixture()
@@ -54,6 +49,7 @@ def test_a_direct_stream_shows_its_heartbeats_and_headers(server: EventServer) -
     assert "ok  connection: HTTP 200, text/event-stream" in result.stdout
     assert "ok  heartbeats:" in result.stdout
     assert "ok  X-Accel-Buffering: no" in result.stdout
+    assert "ok  framing: chunked" in result.stdout
 
 
 def test_a_server_with_a_token_is_a_finding_until_the_token_is_given(tmp_path: Path) -> None:
@@ -73,11 +69,11 @@ def test_a_server_with_a_token_is_a_finding_until_the_token_is_given(tmp_path: P
 def test_nginx_with_buffering_forced_on_holds_the_stream_and_the_fix_says_so(
     server: EventServer, tmp_path: Path
 ) -> None:
-    nginx = BufferingNginx(tmp_path / "nginx", [server.port]).start()
+    nginx = start_nginx(tmp_path, server.port, directives=BUFFERING_FORCED)
     try:
-        report = check_url(nginx.url, seconds=WATCH)
+        report = check_url(nginx.url + "events", seconds=WATCH)
     finally:
-        nginx.stop()
+        stop_nginx(nginx)
     # Held whole: not even the response headers come through while the buffer fills.
     (held,) = report.findings
     assert not held.ok and "no response headers within" in held.text
