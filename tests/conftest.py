@@ -120,6 +120,15 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture()
+def page_origin() -> Iterator[str]:
+    """Another origin on 127.0.0.1 whose ``/`` is ``tests.tornado_site.EVENTSOURCE_PAGE``."""
+    from tornado_site import EVENTSOURCE_PAGE, page_origin
+
+    with page_origin(EVENTSOURCE_PAGE) as origin:
+        yield origin
+
+
+@pytest.fixture()
 def page(browser: Any) -> Iterator[Any]:
     ctx = browser.new_context()
     p = ctx.new_page()

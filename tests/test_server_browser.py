@@ -6,38 +6,14 @@ cross-origin and the server's CORS answer is part of what is tested.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from conftest import wait_until
-from tornado_site import page_origin as serve_page
 
 from sse_nb.server import EventServer
 
 pytestmark = pytest.mark.browser
-
-PAGE = """<!doctype html>
-<meta charset="utf-8">
-<title>sse_nb test page</title>
-<script>
-window.ids = [];
-window.opened = 0;
-window.source = null;
-window.connect = (url) => {
-  const es = new EventSource(url);
-  es.onopen = () => { window.opened += 1; };
-  es.onmessage = (e) => { window.ids.push(e.lastEventId); };
-  window.source = es;
-};
-</script>
-"""
-
-
-@pytest.fixture()
-def page_origin() -> Iterator[str]:
-    with serve_page(PAGE) as origin:
-        yield origin
 
 
 def closed_reason(server: EventServer, client_id: str) -> str | None:

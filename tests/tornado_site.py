@@ -14,7 +14,27 @@ import tornado.web
 
 from sse_nb import _runtime
 
-__all__ = ["page_origin", "serving"]
+__all__ = ["EVENTSOURCE_PAGE", "page_origin", "serving"]
+
+#: A page whose ``window.connect(url)`` opens the browser's own EventSource and keeps count:
+#: ``opened`` (open events), ``ids`` (each message's lastEventId), ``gaps`` (gap signals).
+EVENTSOURCE_PAGE = """<!doctype html>
+<meta charset="utf-8">
+<title>sse_nb test page</title>
+<script>
+window.ids = [];
+window.opened = 0;
+window.gaps = 0;
+window.source = null;
+window.connect = (url) => {
+  const es = new EventSource(url);
+  es.onopen = () => { window.opened += 1; };
+  es.onmessage = (e) => { window.ids.push(e.lastEventId); };
+  es.addEventListener("sse_nb.gap", () => { window.gaps += 1; });
+  window.source = es;
+};
+</script>
+"""
 
 
 @contextmanager

@@ -8,14 +8,12 @@ history again (duplicates). Shown with raw UTF-8 bytes and with Chromium's own E
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from sse_nb.server import EventServer
 from tests.conftest import wait_until
-from tests.tornado_site import page_origin as serve_page
 
 from ._net import STEP_TIMEOUT, StreamReader
 
@@ -40,29 +38,6 @@ def test_a_utf8_header_resumes_after_its_id() -> None:
         reader.read_until(lambda: len(reader.events) == len(LATER))
         assert reader.ids() == LATER
         reader.sock.close()
-
-
-PAGE = """<!doctype html>
-<meta charset="utf-8">
-<script>
-window.ids = [];
-window.opened = 0;
-window.gaps = 0;
-window.connect = (url) => {
-  const es = new EventSource(url);
-  es.onopen = () => { window.opened += 1; };
-  es.onmessage = (e) => { window.ids.push(e.lastEventId); };
-  es.addEventListener("sse_nb.gap", () => { window.gaps += 1; });
-  window.source = es;
-};
-</script>
-"""
-
-
-@pytest.fixture()
-def page_origin() -> Iterator[str]:
-    with serve_page(PAGE) as origin:
-        yield origin
 
 
 @pytest.mark.browser
