@@ -3,93 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
 
+from tests.cli_process import PROC_TIMEOUT, Proc
 from tests.conftest import wait_until
 from tests.processes import free_port
-
-#: Longest a subprocess may take to start, print or end, even on a loaded 2-core machine.
-PROC_TIMEOUT = 30.0
-
-
-class Proc:
-    """``python -m sse_nb ARGS`` with its output lines collected as they come."""
-
-    def __init__(self, *args: str, stdin: int | None = subprocess.DEVNULL) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "sse_nb", *args],
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            env=env,
-        )
-        self.out: list[str] = []
-        self.err: list[str] = []
-        self._readers = [
-            threading.Thread(target=self._read, args=(self.popen.stdout, self.out), daemon=True),
-            threading.Thread(target=self._read, args=(self.popen.stderr, self.err), daemon=True),
-        ]
-        for t in self._readers:
-            t.start()
-
-    @staticmethod
-    def _read(stream: IO[str] | None, into: list[str]) -> None:
-        assert stream is not None
-        for line in stream:
-            into.append(line.rstrip("\n"))
-
-    def wait_line(self, pattern: str, *, stream: str = "out", after: int = 0) -> re.Match[str]:
-        lines = self.out if stream == "out" else self.err
-        rx = re.compile(pattern)
-
-        def find() -> re.Match[str] | None:
-            for line in lines[after:]:
-                if m := rx.search(line):
-                    return m
-            return None
-
-        return wait_until(
-            find, timeout=PROC_TIMEOUT, what=f"{pattern!r} on {stream}: {self.out} {self.err}"
-        )
-
-    def write(self, text: str) -> None:
-        assert self.popen.stdin is not None
-        self.popen.stdin.write(text)
-        self.popen.stdin.flush()
-
-    def close_stdin(self) -> None:
-        assert self.popen.stdin is not None
-        self.popen.stdin.close()
-
-    def finish(self, sig: int | None = signal.SIGINT) -> int:
-        """Send ``sig`` (if still running), wait for the exit and the last output lines."""
-        if sig is not None and self.popen.poll() is None:
-            self.popen.send_signal(sig)
-        code = self.popen.wait(PROC_TIMEOUT)
-        for t in self._readers:
-            t.join(PROC_TIMEOUT)
-        return code
-
-    def kill(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.kill()
-            self.popen.wait(PROC_TIMEOUT)
-        for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
-            if stream is not None:
-                stream.close()
 
 
 @pytest.fixture()

@@ -8,17 +8,15 @@ subprocesses; the client is sse_nb's own ``EventSource`` over 127.0.0.1.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -26,6 +24,7 @@ from sse_nb import EventServer, EventSource, ReadyState, ReconnectPolicy
 from sse_nb.errors import LogUnavailable
 from sse_nb.server.publisher import LOG_TIMEOUT, RedisPublisher, redact_url
 from sse_nb.server.redis_log import RedisEventLog
+from tests.cli_process import Proc
 from tests.conftest import wait_until
 from tests.nginx_balancer import NginxBalancer
 from tests.redis_server import RedisServer
@@ -61,52 +60,15 @@ def prefix() -> str:
     return f"t{uuid.uuid4().hex[:12]}"
 
 
-class Serve:
+class Serve(Proc):
     """``sse-nb serve ...`` as a subprocess, its output lines collected as they come."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "sse_nb", "serve", *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-        )
-        self.out: list[str] = []
-        self.err: list[str] = []
-        for stream, into in ((self.popen.stdout, self.out), (self.popen.stderr, self.err)):
-            threading.Thread(target=self._read, args=(stream, into), daemon=True).start()
-
-    @staticmethod
-    def _read(stream: IO[str] | None, into: list[str]) -> None:
-        assert stream is not None
-        for line in stream:
-            into.append(line.rstrip("\n"))
-
-    def wait_line(self, pattern: str) -> re.Match[str]:
-        rx = re.compile(pattern)
-
-        def find() -> re.Match[str] | None:
-            if self.popen.poll() is not None and not any(rx.search(x) for x in self.out):
-                raise AssertionError(f"exited {self.popen.returncode}: {self.out} {self.err}")
-            return next((m for x in list(self.out) if (m := rx.search(x))), None)
-
-        match: re.Match[str] = wait_until(find, PROC_TIMEOUT, what=pattern)
-        return match
+        super().__init__("serve", *args, env=env, timeout=PROC_TIMEOUT)
 
     @property
     def url(self) -> str:
         return self.wait_line(r"serving (http://\S+/events)").group(1)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(sig)
-        try:
-            self.popen.wait(PROC_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(PROC_TIMEOUT)
 
 
 def serve_redis(url: str, prefix: str) -> Serve:
