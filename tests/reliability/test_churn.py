@@ -40,8 +40,10 @@ RATE = 500
 #: connections would hold far more (each reset mid-replay about 1 MB).
 MEMORY_TOLERANCE = 8 * 1024 * 1024
 MODES = ("clean", "reset", "mid-replay")
-#: The whole churn is bounded; a stuck client fails the test instead of hanging it.
-LIMIT = 60.0
+#: The whole churn is bounded; a stuck client fails the test instead of hanging it. A round takes
+#: 10-60 s on this 2-core machine depending on its load (the measured one runs under
+#: tracemalloc); the bound is for a stuck client, not a speed target.
+LIMIT = 150.0
 
 
 pytestmark = pytest.mark.server(history=HISTORY, heartbeat=0.2)
@@ -81,6 +83,7 @@ def live_connections() -> int:
     return sum(isinstance(o, Connection) for o in gc.get_objects())
 
 
+@pytest.mark.timeout(2 * LIMIT + 120)
 def test_a_thousand_clients_coming_and_going_leave_nothing_behind(server: EventServer) -> None:
     for i in range(HISTORY):
         server.publish({"n": i, "pad": "x" * 60})
