@@ -1,5 +1,6 @@
 """``sse-nb doctor URL``: the checks that need no page, against a real server, with its token,
-and behind a real nginx with buffering forced on (the cause), which it reports with the fix."""
+behind a real nginx with buffering forced on (the cause), which it reports with the fix, and
+through jupyter-server-proxy on the oldest tornado a hub runs (all fine: the body is chunked)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ import pytest
 from sse_nb import EventServer
 from sse_nb.lab.checkup import Report, check_url
 from tests._nginx import start_nginx, stop_nginx
+from tests._routes import HUB_TORNADOS, hub_venv, start_hub, stop_hub
+from tests._venvs import BUILD_TIMEOUT
+from tests.lab import LAB_START_TIMEOUT
 
 #: Seconds the doctor watches: several of the servers' 0.5 s heartbeats.
 WATCH = 3.0
@@ -87,3 +91,19 @@ def test_the_report_escapes_what_it_shows() -> None:
     report = Report(hostile, [Finding(hostile, False, hostile, hostile)])
     assert "<script>" not in report.html() and "&lt;script&gt;" in report.html()
     assert hostile in str(report)
+
+
+@pytest.mark.timeout(BUILD_TIMEOUT + LAB_START_TIMEOUT + 120)
+def test_through_jupyter_server_proxy_on_the_oldest_hub_tornado_all_is_fine(
+    server: EventServer, tmp_path: Path
+) -> None:
+    """The cause the framing fixed: tornado 6.4's relay held close-delimited bodies whole."""
+    hub = start_hub(hub_venv(HUB_TORNADOS[0]), tmp_path)
+    try:
+        report = check_url(f"{hub.proxy_url(server.port)}?token={hub.token}", seconds=WATCH)
+    finally:
+        stop_hub(hub)
+    found = {f.topic: f for f in report.findings}
+    assert found["framing"].ok and found["framing"].text == "chunked", report
+    assert found["heartbeats"].ok, report
+    assert report.ok, report

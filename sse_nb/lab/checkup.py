@@ -90,7 +90,7 @@ PROXY_FIX = (
 )
 HELD_FIX = (
     "something between the page and the server holds the response: jupyter-server-proxy on "
-    "tornado older than 6.6 waits for the end of a body sent with neither length nor chunks "
+    "tornado 6.5.8 or older waits for the end of a body sent with neither length nor chunks "
     "(upgrade tornado on the server side, or sse_nb, whose server frames HTTP/1.1 responses "
     "with chunks); nginx needs `proxy_buffering off` (or the server's X-Accel-Buffering: no "
     "left alone: no `proxy_ignore_headers X-Accel-Buffering`)"
@@ -624,7 +624,7 @@ def check_url(url: str, *, token: str | None = None, seconds: float = 20.0) -> R
                 "framing",
                 False,
                 "the body has neither chunks nor a length: it ends when the connection closes",
-                "jupyter-server-proxy on tornado older than 6.6 holds such a body until the end; "
+                "jupyter-server-proxy on tornado 6.5.8 or older holds such a body until the end; "
                 "serve HTTP/1.1 chunked (sse_nb's server does)",
             )
         )
