@@ -43,10 +43,12 @@ __all__ = [
     "HUB_BASE_URL",
     "HUB_HOST",
     "LAB_START_TIMEOUT",
+    "LAB_STOP_TIMEOUT",
     "NOTEBOOK_TIMEOUT",
     "Lab",
     "browser_args",
     "lab",
+    "private_dirs",
     "start_lab",
     "stop_lab",
 ]
@@ -96,6 +98,31 @@ def browser_args(port: int | None = None) -> list[str]:
     if port is not None:
         args.append(f"--unsafely-treat-insecure-origin-as-secure=http://{HUB_HOST}:{port}")
     return args
+
+
+def private_dirs(tmp: Path) -> dict[str, Path]:
+    """Jupyter's and IPython's directories under ``tmp``, by the variable that names each.
+
+    Made, with :data:`LAB_SETTINGS` written: a server started with them reads nothing of the
+    user's and leaves nothing behind.
+    """
+    dirs = {
+        name: tmp / sub
+        for name, sub in (
+            ("JUPYTER_CONFIG_DIR", "config"),
+            ("JUPYTER_RUNTIME_DIR", "runtime"),
+            ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+            ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
+            ("IPYTHONDIR", "ipython"),
+        )
+    }
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    for rel, value in LAB_SETTINGS.items():
+        f = dirs["JUPYTERLAB_SETTINGS_DIR"] / rel
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps(value))
+    return dirs
 
 
 @dataclass
@@ -250,22 +277,7 @@ def start_lab(
     if not (base_url.startswith("/") and base_url.endswith("/")):
         raise ValueError(f"base_url must start and end with '/': {base_url!r}")
     module, app_class = APPS[app]
-    dirs = {
-        name: tmp / sub
-        for name, sub in (
-            ("JUPYTER_CONFIG_DIR", "config"),
-            ("JUPYTER_RUNTIME_DIR", "runtime"),
-            ("JUPYTERLAB_SETTINGS_DIR", "settings"),
-            ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
-            ("IPYTHONDIR", "ipython"),
-        )
-    }
-    for d in dirs.values():
-        d.mkdir(parents=True, exist_ok=True)
-    for rel, value in LAB_SETTINGS.items():
-        f = dirs["JUPYTERLAB_SETTINGS_DIR"] / rel
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(json.dumps(value))
+    dirs = private_dirs(tmp)
     root = tmp / "root"
     root.mkdir(exist_ok=True)
     token = secrets.token_hex(16)

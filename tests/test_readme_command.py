@@ -13,11 +13,9 @@ permission reaches no further than the command.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
-import socket
 import subprocess
 import time
 import urllib.error
@@ -29,7 +27,8 @@ from typing import Any
 import pytest
 
 from tests._venvs import BUILD_TIMEOUT, cached_venv, clean_env
-from tests.lab import LAB_SETTINGS, LAB_START_TIMEOUT, NOTEBOOK_TIMEOUT
+from tests.lab import LAB_START_TIMEOUT, LAB_STOP_TIMEOUT, NOTEBOOK_TIMEOUT, private_dirs
+from tests.processes import free_port, stop_process
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+: the suite's interpreter
 
@@ -54,33 +53,15 @@ def _lab_requirements() -> list[str]:
     return [*project["dependencies"], *project["optional-dependencies"]["lab"]]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Launch:
     """The launch part of the README's command, running in a clone."""
 
     def __init__(self, clone: Path, command: str, tmp: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.token = secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}/"
         env = clean_env()
-        for name, sub in (
-            ("JUPYTER_CONFIG_DIR", "config"),
-            ("JUPYTER_RUNTIME_DIR", "runtime"),
-            ("JUPYTERLAB_SETTINGS_DIR", "settings"),
-            ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
-            ("IPYTHONDIR", "ipython"),
-        ):
-            (tmp / sub).mkdir(parents=True, exist_ok=True)
-            env[name] = str(tmp / sub)
-        for rel, value in LAB_SETTINGS.items():
-            f = tmp / "settings" / rel
-            f.parent.mkdir(parents=True, exist_ok=True)
-            f.write_text(json.dumps(value))
+        env.update({name: str(d) for name, d in private_dirs(tmp).items()})
         env.pop("JUPYTER_CONFIG_PATH", None)
         # Read by Jupyter Server itself: where to listen, the token, no browser to open.
         env.update(JUPYTER_PORT=str(self.port), JUPYTER_TOKEN=self.token, BROWSER="true")
@@ -112,13 +93,7 @@ class Launch:
         return self.process.wait(LAB_START_TIMEOUT)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(15)
+        stop_process(self.process, LAB_STOP_TIMEOUT)
 
 
 @pytest.fixture(scope="module")
