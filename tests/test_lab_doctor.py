@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.lab import Lab, start_lab, stop_lab
+from tests.lab import Lab, lab, start_lab, stop_lab  # noqa: F401  (lab: the fixture)
 
 #: Seconds per test: a Lab start, a notebook, widgets, and a report that takes its time.
 TEST_TIMEOUT = 300
@@ -52,17 +51,10 @@ def shoot(page: Any, name: str, tmp: Path) -> None:
     page.locator(".sse-nb-doctor[data-done='1']").last.screenshot(path=str(img / name))
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    lab = start_lab(tmp_path_factory.mktemp("lab"))
-    try:
-        yield lab
-    finally:
-        stop_lab(lab)
-
-
 def test_a_healthy_page_reaches_the_kernel_on_both_routes(
-    lab: Lab, page: Any, tmp_path: Path
+    lab: Lab,  # noqa: F811
+    page: Any,
+    tmp_path: Path,
 ) -> None:
     page.set_viewport_size({"width": 1100, "height": 900})
     lab.run_notebook(page, "healthy.ipynb", ["%load_ext sse_nb", "%sse_doctor"])
@@ -79,7 +71,9 @@ def test_a_healthy_page_reaches_the_kernel_on_both_routes(
 
 
 def test_seven_browser_widgets_on_one_origin_are_counted_and_stall_the_next(
-    lab: Lab, page: Any, tmp_path: Path
+    lab: Lab,  # noqa: F811
+    page: Any,
+    tmp_path: Path,
 ) -> None:
     page.set_viewport_size({"width": 1100, "height": 900})
     cells = [
@@ -116,9 +110,9 @@ def test_a_jupyter_server_without_the_proxy_gets_the_install_fix(
     (config / "jupyter_server_config.json").write_text(
         json.dumps({"ServerApp": {"jpserver_extensions": {"jupyter_server_proxy": False}}})
     )
-    lab = start_lab(tmp)
+    bare = start_lab(tmp)
     try:
-        lab.run_notebook(page, "noproxy.ipynb", ["%load_ext sse_nb", "%sse_doctor"])
+        bare.run_notebook(page, "noproxy.ipynb", ["%load_ext sse_nb", "%sse_doctor"])
         found = findings(page)
         ok, text = found["proxy route"]
         assert not ok and "404" in text and "jupyter-server-proxy" in text, found
@@ -126,4 +120,4 @@ def test_a_jupyter_server_without_the_proxy_gets_the_install_fix(
         assert "jupyter server extension list" in fix
         assert found["direct route"][0], found
     finally:
-        stop_lab(lab)
+        stop_lab(bare)
