@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from conftest import wait_until
@@ -67,6 +67,22 @@ def read_some(sock: socket.socket) -> bytes:
     return data
 
 
+def start_decoding(sock: socket.socket) -> tuple[bytes, ChunkDecoder]:
+    """The response head, and a chunk decoder fed the body bytes that came with it."""
+    head, body = read_response_head(sock)
+    decoder = ChunkDecoder()
+    decoder.feed(body)
+    return head, decoder
+
+
+def decode_until(decoder: ChunkDecoder, sock: socket.socket, done: Callable[[], bool]) -> None:
+    """Feed ``decoder`` from ``sock`` until ``done()``; fail after ``READ_TIMEOUT`` seconds."""
+    deadline = time.monotonic() + READ_TIMEOUT
+    while not done():
+        assert time.monotonic() < deadline, decoder.chunks
+        decoder.feed(read_some(sock))
+
+
 def test_http11_body_is_chunked_and_decodes_to_exactly_the_event_stream(
     server: EventServer,
 ) -> None:
@@ -75,16 +91,12 @@ def test_http11_body_is_chunked_and_decodes_to_exactly_the_event_stream(
     wait_until(lambda: server.last_id() == "2")
     sock = raw_get(server.port, "/events", {"Last-Event-ID": "1"})
     try:
-        head, body = read_response_head(sock)
+        head, decoder = start_decoding(sock)
         assert head.startswith(b"HTTP/1.1 200 OK\r\n")
         assert b"\r\nTransfer-Encoding: chunked" in head
         assert b"Content-Length" not in head
-        decoder = ChunkDecoder()
-        decoder.feed(body)
-        deadline = time.monotonic() + READ_TIMEOUT
-        while b"".join(decoder.chunks) != OPENING + encode_event("one", id="2"):
-            assert time.monotonic() < deadline, decoder.chunks
-            decoder.feed(read_some(sock))
+        replay = OPENING + encode_event("one", id="2")
+        decode_until(decoder, sock, lambda: b"".join(decoder.chunks) == replay)
         # The opening comment went out with the head, the replay after it: one chunk each.
         assert decoder.chunks == [OPENING, encode_event("one", id="2")]
         wait_until(lambda: server.clients, what="client registered")
@@ -97,9 +109,7 @@ def test_http11_body_is_chunked_and_decodes_to_exactly_the_event_stream(
                 encode_event("line1\nline2", event="tick", id="4"),
             ]
         )
-        while b"".join(decoder.chunks) != expected:
-            assert time.monotonic() < deadline, decoder.chunks
-            decoder.feed(read_some(sock))
+        decode_until(decoder, sock, lambda: b"".join(decoder.chunks) == expected)
         events = EventParser().feed(b"".join(decoder.chunks))
         assert [(e.id, e.type, e.data) for e in events] == [
             ("2", "message", "one"),
@@ -114,13 +124,8 @@ def test_heartbeat_is_one_chunk_holding_one_comment() -> None:
     with EventServer(heartbeat=0.05) as server:
         sock = raw_get(server.port, "/events")
         try:
-            _, body = read_response_head(sock)
-            decoder = ChunkDecoder()
-            decoder.feed(body)
-            deadline = time.monotonic() + READ_TIMEOUT
-            while len(decoder.chunks) < 3:
-                assert time.monotonic() < deadline, decoder.chunks
-                decoder.feed(read_some(sock))
+            _, decoder = start_decoding(sock)
+            decode_until(decoder, sock, lambda: len(decoder.chunks) >= 3)
             assert decoder.chunks[:3] == [OPENING, b":\n", b":\n"]
         finally:
             sock.close()
@@ -134,19 +139,14 @@ def test_graceful_end_sends_the_last_chunk(how: str, reason: str) -> None:
     server = EventServer(heartbeat=None).start()
     sock = raw_get(server.port, "/events?client=raw")
     try:
-        _, body = read_response_head(sock)
-        decoder = ChunkDecoder()
-        decoder.feed(body)
+        _, decoder = start_decoding(sock)
         wait_until(lambda: server.clients, what="client registered")
         server.publish("last words")
         if how == "stop":
             server.stop()
         else:
             server.close_channel()
-        deadline = time.monotonic() + READ_TIMEOUT
-        while not decoder.ended:
-            assert time.monotonic() < deadline, decoder.chunks
-            decoder.feed(read_some(sock))
+        decode_until(decoder, sock, lambda: decoder.ended)
         assert b"".join(decoder.chunks) == OPENING + encode_event("last words", id="1")
         assert sock.recv(1024) == b""  # then the connection closes
         assert [c.close_reason for c in server.clients] == [reason]
@@ -162,9 +162,7 @@ def test_drop_cuts_the_chunked_body_without_the_last_chunk_or_a_reset(
     which a relay on tornado 6.6 would never pass on."""
     sock = raw_get(server.port, "/events?client=raw")
     try:
-        _, body = read_response_head(sock)
-        decoder = ChunkDecoder()
-        decoder.feed(body)
+        _, decoder = start_decoding(sock)
         wait_until(lambda: server.clients, what="client registered")
         assert server.disconnect("raw") == 1
         deadline = time.monotonic() + READ_TIMEOUT
@@ -238,10 +236,8 @@ def test_chunks_stay_whole_when_a_slow_reader_makes_writes_partial_and_queue() -
             for i in range(count):
                 server.publish(f"{i:04d}" + "x" * 10_000)
             wait_until(lambda: conn.queued_bytes > 0, what="writes queued behind a slow reader")
-            head, body = read_response_head(sock)
+            head, decoder = start_decoding(sock)
             assert b"Transfer-Encoding: chunked" in head
-            decoder = ChunkDecoder()
-            decoder.feed(body)
             parser = EventParser()
             events = parser.feed(b"".join(decoder.chunks))
             deadline = time.monotonic() + 3 * READ_TIMEOUT
