@@ -207,14 +207,7 @@ class EventParser:
             # No line end at all (a read smaller than a long line): append and return. ``in``
             # with an int is one memchr, the cheapest test there is.
             self._skip_lf = False
-            self._pending.append(data)
-            self._partial += len(data)
-            self._block += len(data)
-            if len(self._head) < 5:
-                self._head = (self._head + data)[:5]
-            if self._partial > self._max_line_length or self._block > self._max_event_length:
-                self._overflow([])
-            return []
+            return self._line_goes_on(data)
         if self._failed:
             raise LineTooLongError("the event stream already overflowed a limit; start a new one")
         if not self._started:
@@ -242,15 +235,8 @@ class EventParser:
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
         nl = data.rfind(10)
-        if nl < 0:  # the unfinished line goes on
-            self._pending.append(data)
-            self._partial += len(data)
-            self._block += len(data)
-            if len(self._head) < 5:
-                self._head = (self._head + data)[:5]
-            if self._partial > self._max_line_length or self._block > self._max_event_length:
-                self._overflow([])
-            return []
+        if nl < 0:
+            return self._line_goes_on(data)
 
         # Find the end of the last blank line in this chunk. A blank line at its very start is
         # one only if the previous chunk ended with a line end.
@@ -341,6 +327,17 @@ class EventParser:
         if self._partial > self._max_line_length or self._block > self._max_event_length:
             self._overflow(events)
         return events
+
+    def _line_goes_on(self, data: bytes) -> list[Event]:
+        """Keep ``data``, which ends no line, for the unfinished line; check the limits."""
+        self._pending.append(data)
+        self._partial += len(data)
+        self._block += len(data)
+        if len(self._head) < 5:
+            self._head = (self._head + data)[:5]
+        if self._partial > self._max_line_length or self._block > self._max_event_length:
+            self._overflow([])
+        return []
 
     def _overflow(self, events: list[Event]) -> None:
         self._pending = []
