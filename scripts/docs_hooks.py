@@ -7,8 +7,6 @@
   becomes a link to that file in the repository on the forge; a link to nothing stays as
   written, so MkDocs reports it and ``mkdocs build --strict`` fails. A link to a file that a page
   includes (README.md, CHANGELOG.md) goes to that page.
-- Pages in ``OPTIONAL_PAGES`` that do not exist are left out of the navigation instead of
-  failing the build.
 - After the build, every name in the ``__all__`` of each module in ``API_MODULES`` must have a
   docstring (public methods and properties of its classes too) and an entry in its API page;
   each miss is a warning, which ``--strict`` turns into a failed build.
@@ -20,7 +18,6 @@ import logging
 import posixpath
 import re
 from pathlib import Path
-from typing import Any
 
 import griffe
 from mkdocs.config.defaults import MkDocsConfig
@@ -28,19 +25,6 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 log = logging.getLogger("mkdocs.hooks.sse_nb")
-
-#: Pages the navigation names that may not exist in every checkout; absent, they are dropped
-#: from the navigation (an INFO line), while any other missing page still fails the build.
-OPTIONAL_PAGES = frozenset(
-    {
-        "deploy.md",
-        "scale-out.md",
-        "lab.md",
-        "security.md",
-        "teaching.zh.md",
-        "glossary.md",
-    }
-)
 
 #: The modules whose ``__all__`` the API reference documents, and the page of each.
 API_MODULES = {
@@ -74,32 +58,6 @@ def _repo_root(config: MkDocsConfig) -> Path:
 
 def _docs_dir(config: MkDocsConfig) -> Path:
     return Path(config.docs_dir).resolve()
-
-
-# -- navigation ---------------------------------------------------------------------------------
-
-
-def _prune(nav: Any, docs_dir: Path) -> Any:
-    """The navigation without the optional pages that are absent; None when nothing is left."""
-    if isinstance(nav, str):
-        if nav in OPTIONAL_PAGES and not (docs_dir / nav).is_file():
-            log.info("page %s is not written yet: left out of the navigation", nav)
-            return None
-        return nav
-    if isinstance(nav, list):
-        kept = [item for item in (_prune(item, docs_dir) for item in nav) if item is not None]
-        return kept or None
-    if isinstance(nav, dict):
-        kept_dict = {k: v for k, v in ((k, _prune(v, docs_dir)) for k, v in nav.items())}
-        kept_dict = {k: v for k, v in kept_dict.items() if v is not None}
-        return kept_dict or None
-    return nav
-
-
-def on_config(config: MkDocsConfig) -> MkDocsConfig:
-    if config.nav is not None:
-        config.nav = _prune(config.nav, _docs_dir(config)) or []
-    return config
 
 
 # -- includes and links -------------------------------------------------------------------------
