@@ -11,9 +11,9 @@ The parts it composes, one module each: ``channels`` (numbering and the publish 
 ``opening`` (a stream's first bytes), ``registry`` (clients and their close reasons),
 ``handler`` (HTTP checks, talking to this class through ``seam.StreamHost``), ``access`` and
 ``cors`` (who is answered), ``binding`` and ``listener`` (the port), ``heartbeat``, ``hooks``,
-``loop``, ``faults`` and ``play`` (lab tools). A log many processes share (``redis_log``) plugs
-in through ``shared.SharedLog``: it numbers the events and feeds subscribers itself, so the
-pipeline and admission hand those two jobs to it.
+``loop``, and ``labhooks`` (the lab tools' face: ``play``, ``tap``, ``faults``). A log many
+processes share (``redis_log``) plugs in through ``shared.SharedLog``: it numbers the events and
+feeds subscribers itself, so the pipeline and admission hand those two jobs to it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import asyncio
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import tornado.httpserver
@@ -30,7 +29,6 @@ import tornado.web
 
 from .._display import panel_bundle
 from ..protocol import check_retry
-from ..protocol.recording import Recording
 from .access import HostPolicy, check_max_connections, check_token, warn_if_exposed
 from .admission import MAX_REPLAYS_IN_FLIGHT, Admission
 from .binding import addresses, bind, unbind
@@ -43,14 +41,15 @@ from .channels import (
 )
 from .connection import MAX_QUEUED_BYTES, ClientInfo, Connection
 from .cors import CorsPolicy
-from .faults import Answer, Faults
+from .faults import Faults
 from .handler import EventStreamHandler
 from .heartbeat import Heartbeat
 from .hooks import Callback, Hooks
+from .labhooks import LabHooks
 from .listener import Listener
 from .log import DEFAULT_HISTORY, EventLog, MemoryLog, SQLiteLog
 from .loop import CALL_TIMEOUT, LoopHandle
-from .play import PLAY_PREFIX, Player
+from .play import Player
 from .reasons import CloseReason
 from .registry import MAX_CLOSED_CLIENTS, ClientRegistry
 from .seam import StreamRequest
@@ -76,7 +75,7 @@ PUBLISH_WAIT = 5.0
 FINAL_LINGER = 5.0
 
 
-class EventServer:
+class EventServer(LabHooks):
     """A Server-Sent Events server that replays by ``Last-Event-ID`` and tracks its clients.
 
     >>> with EventServer() as server:                        # doctest: +SKIP
@@ -150,12 +149,12 @@ class EventServer:
         self._pipeline = Pipeline(log, self._shared, on_drained=self._hooks.changed)
         self._registry = ClientRegistry()
         self._admission = Admission(log, self._pipeline, self._registry, self._hooks, self._shared)
-        self._player = Player()  # recordings served under /play/<name>
+        self._player = Player()  # recordings served under /play/<name>, see ``labhooks``
         self._panel: Any = None  # the ServerPanel shown by _repr_mimebundle_, made once
         self._loop = LoopHandle()
         #: Faults on demand (reset, stall, throttle, answers, trim, restart): see ``faults.py``.
         self.faults = Faults(
-            self._loop, self._registry.open, self._trim, self._restart, self._hooks.changed
+            self._loop, self._registry.open, self._log, self._restart, self._hooks.changed
         )
         self._http: tornado.httpserver.HTTPServer | None = None
         self._final = self._mounted = False
@@ -324,52 +323,6 @@ class EventServer:
 
         return self._loop.call(mark)
 
-    # -- lab hooks -----------------------------------------------------------------------
-
-    def play(
-        self,
-        recording: Recording | str | Path,
-        *,
-        speed: float | None = 1.0,
-        name: str | None = None,
-    ) -> str:
-        """Serve a recording (a ``Recording`` or a file from ``es.record``) and return its URL.
-
-        Each request there gets the next recorded response, byte for byte, its chunks at their
-        recorded times divided by ``speed`` (``None``: as fast as possible); see ``play.py``.
-        Needs the server's own listener (``start()``), not ``mount()``.
-        """
-        name = self._player.add(recording, speed, name)
-        return self.url.rsplit("/events", 1)[0] + f"{PLAY_PREFIX}/{name}"
-
-    def injected_answer(self, url: str) -> Answer | None:
-        """The answer a fault wants for this connection attempt instead of a stream, if any."""
-        return self.faults.take_answer(url)
-
-    def _trim(self, channel: str, keep: int) -> int:
-        trim = getattr(self._log, "trim", None)
-        if trim is None:
-            raise TypeError(f"{type(self._log).__name__} cannot trim its history")
-        dropped: int = trim(channel, keep)
-        return dropped
-
-    def _restart(self) -> None:
-        port = self.port
-        self.stop()
-        self._requested_port = port
-        self.start()
-
-    def tap(self, client_id: str, callback: Callable[[bytes], None]) -> Callable[[], None]:
-        """Hear every byte sent to client ``client_id`` (the ``?client=`` query parameter),
-        HTTP head included, on the loop thread; returns a function that removes the tap.
-
-        For lab tools that show the wire; it applies to the client's open connection, if any,
-        and to its next ones.
-        """
-
-        self._loop.call(lambda: self._admission.tap(client_id, callback))
-        return lambda: self._loop.call(lambda: self._admission.tap(client_id, None))
-
     def close_channel(self, channel: str = "default") -> int:
         """Close ``channel`` for good: end its streams; reconnects get 204 (stop reconnecting).
 
@@ -507,12 +460,7 @@ class EventServer:
     def __enter__(self) -> EventServer:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .connection import Connection
+from .log import EventLog
 from .loop import LoopHandle
 from .reasons import CloseReason
 
@@ -72,13 +73,13 @@ class Faults:
         self,
         loop: LoopHandle,
         connections: Callable[[str | None], list[Connection]],
-        trim: Callable[[str, int], int],
+        log: EventLog,
         restart: Callable[[], None],
         changed: Callable[[], None],
     ) -> None:
         self._loop = loop
         self._connections = connections
-        self._trim = trim
+        self._log = log
         self._restart = restart
         self._changed = changed
         self._lock = threading.Lock()
@@ -203,7 +204,10 @@ class Faults:
 
     def trim(self, keep: int, channel: str = "default") -> int:
         """Keep only the newest ``keep`` events of ``channel``; returns how many were dropped."""
-        dropped = self._loop.call(lambda: self._trim(channel, keep))
+        trim: Callable[[str, int], int] | None = getattr(self._log, "trim", None)
+        if trim is None:
+            raise TypeError(f"{type(self._log).__name__} cannot trim its history")
+        dropped = self._loop.call(lambda: trim(channel, keep))
         self._note("trim", channel, f"kept the last {keep}, dropped {dropped}")
         return dropped
 
