@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from sse_nb import EventServer, EventSource, ReadyState, ReconnectPolicy
 from sse_nb.errors import BadContentType, BadStatus
 from sse_nb.lab import wait_until
+from sse_nb.server.log import SQLiteLog
 
 FAST = ReconnectPolicy(delay=0.05, max_delay=0.2, jitter=0.0)
 #: Seconds for anything to show on a loaded machine.
@@ -196,3 +198,105 @@ def test_panel_buttons_make_faults_and_the_timeline_marks_each_at_its_time() -> 
             panel.close()
             timeline.close()
             es.close()
+
+
+def test_trim_on_a_sqlite_log_reaches_the_file_so_a_restart_does_not_bring_events_back(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.db"
+    with EventServer(heartbeat=None, log=path) as server:
+        server.start()
+        es = open_client(server)
+        try:
+            server.publish("1")
+            es.wait_for(lambda es: es.events_received >= 1, SHOW)
+            es.close()
+            for i in range(10):
+                server.publish(str(i))
+            assert server.faults.trim(3) == 8
+            server.faults.restart()
+            es.reconnect()
+            wait_until(lambda: es.gap is not None, SHOW, what="the gap signal")
+            assert es.gap["requested"] == "1" and es.gap["oldest"] == "9"
+            es.wait_for(lambda es: es.events_received >= 5, SHOW)  # "1", the gap, 3 held
+            assert [r.event.data for r in es.history][-3:] == ["7", "8", "9"]
+        finally:
+            es.close()
+    reopened = SQLiteLog(path)
+    try:
+        assert reopened.replay("default", None).count == 3
+    finally:
+        reopened.close()
+
+
+def test_the_timeline_marks_every_kind_of_fault_at_its_time(tmp_path: Path) -> None:
+    from sse_nb.widgets import Timeline
+
+    with EventServer(heartbeat=None, log=tmp_path / "events.db") as server:
+        server.start()
+        es = open_client(server)
+        timeline = Timeline(server)
+        try:
+            server.publish("a")
+            client = server.clients[-1].id
+            server.faults.stall(client)
+            server.faults.throttle(client, 500)
+            server.faults.resume(client)
+            server.faults.answer_next(1, "204")
+            server.faults.trim(1)
+            server.faults.reset()
+            wait_until(lambda: es.reconnects >= 1, SHOW, what="the reconnect after the 204")
+            es.reconnect()
+            es.wait_for(ReadyState.OPEN, SHOW)
+            wait_until(lambda: any(c.state == "open" for c in server.clients), SHOW)
+            server.faults.close()
+            server.faults.restart()
+            kinds = ["stall", "throttle", "resume", "answer", "trim", "reset", "close", "restart"]
+
+            def fault_lane() -> list[Any]:
+                lanes = [lane for lane in timeline.lanes if lane["label"] == "faults"]
+                return lanes[0]["marks"] if lanes else []
+
+            marks = wait_until(lambda: len(fault_lane()) == len(kinds) and fault_lane(), SHOW)
+            assert [m["label"].split()[0] for m in marks] == kinds
+            assert marks[0]["label"] == f"stall {client}"
+            assert [m["t"] for m in marks] == [f.time for f in server.faults.history]
+            assert marks == sorted(marks, key=lambda m: m["t"])
+        finally:
+            timeline.close()
+            es.close()
+
+
+def test_panel_faults_can_hit_one_client_and_throttle_at_the_rate_given() -> None:
+    from sse_nb.widgets import ServerPanel, Timeline
+    from tests.widget_messages import page_message
+
+    with EventServer(heartbeat=None) as server:
+        server.start()
+        hit = open_client(server)
+        spared = open_client(server)
+        target, other = server.clients[0].id, server.clients[1].id
+        panel = ServerPanel(server)
+        timeline = Timeline(server)
+        try:
+            page_message(panel, {"kind": "fault", "fault": "throttle", "id": target, "n": 500})
+            wait_until(lambda: "at 500 B/s" in panel.message, SHOW, what="the panel's note")
+            assert panel.message == f"throttle: 1 connection(s) of {target} at 500 B/s"
+            page_message(panel, {"kind": "fault", "fault": "reset", "id": target, "n": 1})
+            wait_until(lambda: panel.message.startswith("reset"), SHOW)
+            wait_until(lambda: hit.reconnects >= 1 and hit.ready_state == 1, SHOW, what="back")
+            assert spared.reconnects == 0
+            assert server.clients[1].id == other and server.clients[1].state == "open"
+
+            def fault_lane() -> list[Any]:
+                lanes = [lane for lane in timeline.lanes if lane["label"] == "faults"]
+                return lanes[0]["marks"] if lanes else []
+
+            marks = wait_until(lambda: len(fault_lane()) == 2 and fault_lane(), SHOW)
+            assert [m["label"] for m in marks] == [f"throttle {target}", f"reset {target}"]
+            assert marks[0]["detail"] == "1 connection(s) at 500 B/s"
+        finally:
+            panel.close()
+            timeline.close()
+            hit.close()
+            spared.close()

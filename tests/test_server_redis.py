@@ -480,3 +480,44 @@ def test_workers_need_a_shared_log() -> None:
     assert serve.popen.wait(PROC_TIMEOUT) == 2
     wait_until(lambda: serve.err, what="the error line")
     assert "--workers needs --redis" in serve.err[0]
+
+
+def test_trim_on_a_redis_log_gives_the_next_resume_from_a_trimmed_id_the_gap_signal(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    with EventServer(log=RedisEventLog(redis_server.url, prefix=prefix)) as server:
+        ids = [server.publish(str(i)) for i in range(10)]
+        assert server.faults.trim(3) == 7
+        resumed = EventSource(server.url, last_event_id=ids[2])
+        try:
+            wait_until(lambda: received(resumed) == 3, what="the 3 held, after the gap")
+            assert resumed.gap == {"requested": ids[2], "oldest": ids[7]}
+            assert [r.event.data for r in resumed.history][1:] == ["7", "8", "9"]
+        finally:
+            resumed.close()
+        assert [f.kind for f in server.faults.history] == ["trim"]
+
+
+def test_restart_with_a_redis_log_and_the_resume_still_replays(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    with EventServer(heartbeat=None, log=RedisEventLog(redis_server.url, prefix=prefix)) as server:
+        port = server.port
+        # A second's delay: "meanwhile" is published while the client is away, so it can only
+        # come back by the resume's replay (a connection without Last-Event-ID starts live).
+        es = EventSource(server.url, reconnect=ReconnectPolicy(delay=1.0, jitter=0.0))
+        try:
+            wait_until(lambda: es.ready_state == ReadyState.OPEN)
+            server.publish("before")
+            wait_until(lambda: received(es) == 1)
+            server.faults.restart()
+            assert server.port == port
+            server.publish("meanwhile")
+            wait_until(lambda: es.reconnects >= 1 and es.ready_state == ReadyState.OPEN)
+            server.publish("after")
+            wait_until(lambda: received(es) == 3)
+            assert [r.event.data for r in es.history] == ["before", "meanwhile", "after"]
+            assert es.gap is None
+        finally:
+            es.close()
+        assert [f.kind for f in server.faults.history] == ["restart"]

@@ -353,6 +353,25 @@ class SQLiteLog(MemoryLog):
                 (channel, last_seq - self.history),
             )
 
+    def trim(self, channel: str, keep: int) -> int:
+        """Forget all but the newest ``keep`` events of ``channel``, in the file too, so a
+        restarted server does not bring them back; returns how many were dropped."""
+        dropped = super().trim(channel, keep)
+        ring = self._rings.get(channel)
+        if not dropped or ring is None or self._db is None:
+            return dropped
+        first = ring.first
+        rows = self._unwritten.get(channel)
+        if rows is not None:  # not written yet: they must not reach the file at the next commit
+            self._unwritten[channel] = collections.deque(
+                (ev for ev in rows if ev.seq >= first), maxlen=rows.maxlen
+            )
+        try:
+            self._db.execute("DELETE FROM events WHERE channel = ? AND seq < ?", (channel, first))
+        except sqlite3.Error as exc:
+            raise EventLogError(f"cannot trim the event log {self.path}: {exc}") from None
+        return dropped
+
     def close(self) -> None:
         """Write what is left and release the file (also when that last write fails)."""
         if self._db is None:

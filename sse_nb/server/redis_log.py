@@ -278,6 +278,21 @@ class RedisEventLog:
         frames = [_frame(e) for e in entries]
         return Replay(frames, len(frames), entries[-1][0] if entries else None, gap, oldest)
 
+    def trim(self, channel: str, keep: int) -> int:
+        """Keep only the newest ``keep`` entries of ``channel``'s stream (exact ``XTRIM MAXLEN``,
+        a fault: a resume from a trimmed id then gets the gap signal); returns how many were
+        dropped. A blocking round trip, like :meth:`replay`."""
+        if keep < 1:
+            raise ValueError(f"keep must be >= 1, not {keep!r}")
+        client: Any = self.publisher.client
+        try:
+            dropped = client.xtrim(stream_key(self.prefix, channel), maxlen=keep, approximate=False)
+        except Exception as exc:
+            if unreachable(exc):
+                raise LogUnavailable(self.url, f"{type(exc).__name__}: {exc}") from None
+            raise
+        return int(dropped)
+
     def close(self) -> None:
         self.detach()
         self.publisher.close()

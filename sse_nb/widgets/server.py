@@ -125,19 +125,26 @@ class ServerPanel(anywidget.AnyWidget):
         super().close()
 
 
-#: Bytes per second of the panel's "throttle" button: slow enough to watch events trickle in.
+#: Bytes per second of the panel's "throttle" button when the page gives none: slow enough to
+#: watch events trickle in.
 PANEL_THROTTLE = 200
 
 
 def fault(server: Any, name: str, client: str | None, n: int) -> str:
-    """Make the fault a panel button asked for (``server.faults``); returns what was done."""
+    """Make the fault a panel button asked for (``server.faults``); returns what was done.
+
+    ``client``: the target's id, ``None`` for every connection. ``n``: attempts to answer, the
+    events trim keeps, or throttle's bytes per second.
+    """
     faults = server.faults
+    who = "" if client is None else f" of {client}"
     if name in ("reset", "close", "stall", "resume"):
         count = getattr(faults, name)(client)
-        return f"{name}: {count} connection(s)"
+        return f"{name}: {count} connection(s){who}"
     if name == "throttle":
-        count = faults.throttle(client, PANEL_THROTTLE)
-        return f"throttle: {count} connection(s) at {PANEL_THROTTLE} B/s"
+        rate = n or PANEL_THROTTLE
+        count = faults.throttle(client, rate)
+        return f"throttle: {count} connection(s){who} at {rate} B/s"
     if name in ("204", "500", "content-type", "redirect"):
         faults.answer_next(n, name)
         return f"the next {n} attempt(s) get {name}"

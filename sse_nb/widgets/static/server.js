@@ -40,30 +40,44 @@ function render({ model, el: host }) {
     dataBox.value = "";
   });
 
-  // Faults on demand (server.faults), for every open connection; each lands on the timeline.
+  // Faults on demand (server.faults), for every open connection or the one chosen; each lands
+  // on the timeline.
   const faults = el("div", undefined, "display:flex;flex-wrap:wrap;gap:.3em;align-items:center;margin:.2em 0");
   faults.className = "sse-nb-faults";
   faults.append(el("span", "faults:", "opacity:.7"));
+  const target = el("select");
+  target.className = "sse-nb-fault-target";
+  target.title = "the connection the fault hits: all, or one client of the table";
   const count = el("input", undefined, "width:3.5em");
   count.type = "number";
   count.min = "1";
   count.value = "3";
   count.title = "N: attempts to answer, or events to keep for trim";
   count.className = "sse-nb-fault-n";
+  const rate = el("input", undefined, "width:5em");
+  rate.type = "number";
+  rate.min = "1";
+  rate.value = "200";
+  rate.title = "throttle's rate, bytes per second";
+  rate.className = "sse-nb-fault-rate";
   const FAULTS = [
-    ["reset", "RST all"], ["close", "FIN all"], ["stall", "stall"], ["throttle", "throttle"],
+    ["reset", "RST"], ["close", "FIN"], ["stall", "stall"], ["throttle", "throttle"],
     ["resume", "resume"], ["204", "next N: 204"], ["500", "next N: 500"],
     ["content-type", "next N: wrong type"], ["redirect", "next N: redirect"],
     ["trim", "trim to last N"], ["restart", "restart"],
   ];
+  const positive = (box) => Math.max(1, parseInt(box.value, 10) || 1);
+  faults.append(target);
   for (const [fault, label] of FAULTS) {
     const b = el("button", label);
     b.className = "sse-nb-fault";
     b.dataset.fault = fault;
-    b.addEventListener("click", () => model.send({ kind: "fault", fault, id: null, n: Math.max(1, parseInt(count.value, 10) || 1) }));
+    b.addEventListener("click", () => model.send({
+      kind: "fault", fault, id: target.value || null, n: positive(fault === "throttle" ? rate : count),
+    }));
     faults.append(b);
   }
-  faults.append(count);
+  faults.append(count, el("span", "B/s:", "opacity:.7"), rate);
 
   const table = el("table", undefined, "border-collapse:collapse;font:12px/1.4 ui-monospace,monospace;width:100%");
   const thead = el("thead");
@@ -91,6 +105,7 @@ function render({ model, el: host }) {
       tr.className = "sse-nb-client";
       tr.dataset.id = c.id;
       tr.dataset.state = c.state;
+      if (c.state === "open") tr.addEventListener("click", () => { target.value = c.id; });
       const cells = [c.id, c.state, c.remote, c.channel, c.resumed_from, c.last_event_id, String(c.events_sent), c.close_reason];
       cells.forEach((v, i) => {
         const td = el("td", v, "padding:2px 6px;border-bottom:1px solid rgba(128,128,128,.2)");
@@ -108,6 +123,16 @@ function render({ model, el: host }) {
       rows.push(tr);
     }
     tbody.replaceChildren(...rows);
+    // The target list follows the open clients; a chosen one that closed falls back to all.
+    const chosen = target.value;
+    const open = model.get("clients").filter((c) => c.state === "open").map((c) => c.id);
+    const options = [["", "all"], ...open.map((id) => [id, id])].map(([value, text]) => {
+      const o = el("option", text);
+      o.value = value;
+      return o;
+    });
+    target.replaceChildren(...options);
+    target.value = open.includes(chosen) ? chosen : "";
     root.dataset.clients = String(rows.length);
     note.textContent = model.get("message");
     const failure = model.get("log_error");
