@@ -6,11 +6,12 @@ only how to launch its program and how to tell that it is ready.
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import subprocess
 import time
 from collections.abc import Callable
+
+from sse_nb.server.workers import stop_processes
 
 __all__ = ["POLL_INTERVAL", "STOP_TIMEOUT", "accepts", "free_port", "stop_process", "wait_serving"]
 
@@ -61,12 +62,4 @@ def wait_serving(
 
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
     """SIGTERM ``proc`` (by its PID) and wait; kill it if it has not exited in ``timeout`` s."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        proc.wait(timeout)
+    stop_processes([proc], timeout)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hmac
 import ipaddress
 import socket
 from typing import Any
@@ -45,6 +44,7 @@ from .opening import GAP_HEADER, is_malformed
 from .reasons import CloseReason
 from .registry import AUTOMATIC_ID
 from .seam import StreamHost, StreamRequest
+from .tokens import authorized
 
 __all__ = [
     "CHANNEL_PATTERN",
@@ -144,7 +144,7 @@ class EventStreamHandler(tornado.web.RequestHandler):
         if not self._host_allowed():
             self._finish_plain(403)
             return
-        if self.request.method != "OPTIONS" and not self._authorized():
+        if self.request.method != "OPTIONS" and not authorized(self.request, self.server.token):
             # A preflight carries no credentials (Fetch standard), so it is not asked for them.
             self._finish_plain(401, {"WWW-Authenticate": "Bearer"})
             return
@@ -182,17 +182,6 @@ class EventStreamHandler(tornado.web.RequestHandler):
             headers["Access-Control-Allow-Credentials"] = "true"
             headers["Vary"] = "Origin"
         return headers
-
-    def _authorized(self) -> bool:
-        token = self.server.token
-        if token is None:
-            return True
-        auth = self.request.headers.get("Authorization", "")
-        given = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-        if given is None:
-            raw = self.request.query_arguments.get("token")
-            given = raw[-1].decode("utf-8", "replace") if raw else None
-        return given is not None and hmac.compare_digest(given.encode(), token.encode())
 
     def _finish_plain(self, status: int, headers: dict[str, str] | None = None) -> None:
         self.set_status(status)

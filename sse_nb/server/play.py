@@ -13,7 +13,6 @@ the client read; headers that describe the old transfer rather than the content
 from __future__ import annotations
 
 import asyncio
-import hmac
 import itertools
 import threading
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import tornado.iostream
 import tornado.web
 
 from ..protocol.recording import Recording
+from .tokens import authorized
 
 __all__ = ["MAX_SPEED", "PLAY_PREFIX", "PlayHandler", "Player"]
 
@@ -93,18 +93,8 @@ class PlayHandler(tornado.web.RequestHandler):
         self.player = player
         self.token = token
 
-    def _authorized(self) -> bool:
-        if self.token is None:
-            return True
-        auth = self.request.headers.get("Authorization", "")
-        given = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-        if given is None:
-            raw = self.request.query_arguments.get("token")
-            given = raw[-1].decode("utf-8", "replace") if raw else None
-        return given is not None and hmac.compare_digest(given.encode(), self.token.encode())
-
     async def get(self, name: str) -> None:
-        if not self._authorized():
+        if not authorized(self.request, self.token):
             raise tornado.web.HTTPError(401)
         taken = self.player.take(name)
         if taken is None:

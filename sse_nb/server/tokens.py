@@ -9,9 +9,19 @@ form only.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 
-__all__ = ["AUTO_TOKEN", "SHOWN_TOKEN_CHARS", "TOKEN_BYTES", "mask_token", "resolve_token"]
+import tornado.httputil
+
+__all__ = [
+    "AUTO_TOKEN",
+    "SHOWN_TOKEN_CHARS",
+    "TOKEN_BYTES",
+    "authorized",
+    "mask_token",
+    "resolve_token",
+]
 
 #: The value that asks for a random token (``--token auto``, ``EventServer(token="auto")``).
 AUTO_TOKEN = "auto"
@@ -35,3 +45,17 @@ def mask_token(token: str | None) -> str:
     if not token:
         return ""
     return token[:SHOWN_TOKEN_CHARS] + "…"
+
+
+def authorized(request: tornado.httputil.HTTPServerRequest, token: str | None) -> bool:
+    """Whether ``request`` carries ``token`` (always, when there is none to carry): as
+    ``Authorization: Bearer`` or, failing that, the last ``token`` query parameter. Compared in
+    constant time, so the answer's timing does not tell how much of a guess was right."""
+    if token is None:
+        return True
+    auth = request.headers.get("Authorization", "")
+    given = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+    if given is None:
+        raw = request.query_arguments.get("token")
+        given = raw[-1].decode("utf-8", "replace") if raw else None
+    return given is not None and hmac.compare_digest(given.encode(), token.encode())

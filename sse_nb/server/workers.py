@@ -22,12 +22,18 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
-from typing import IO
+from collections.abc import Callable, Sequence
+from typing import IO, Any
 
 from .publisher import RedisPublisher, redact_url
 
-__all__ = ["TOKEN_VARIABLE", "WORKER_START_TIMEOUT", "WORKER_STOP_TIMEOUT", "serve_workers"]
+__all__ = [
+    "TOKEN_VARIABLE",
+    "WORKER_START_TIMEOUT",
+    "WORKER_STOP_TIMEOUT",
+    "serve_workers",
+    "stop_processes",
+]
 
 #: Seconds a worker gets to say it is serving: an import and a bind, on a loaded machine.
 WORKER_START_TIMEOUT = 60.0
@@ -76,18 +82,22 @@ def _relay(index: int, stream: IO[str], out: Say, ready: threading.Event) -> Non
         out(f"[worker {index}] {line}")
 
 
-def _stop(procs: list[subprocess.Popen[str]]) -> None:
+def stop_processes(
+    procs: Sequence[subprocess.Popen[Any]], timeout: float = WORKER_STOP_TIMEOUT
+) -> None:
+    """SIGTERM each process still running, then wait ``timeout`` s for each; SIGKILL the ones
+    that are still there (a process that ignores SIGTERM must not hold its port forever)."""
     for proc in procs:
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGTERM)
     for proc in procs:
         try:
-            proc.wait(WORKER_STOP_TIMEOUT)
+            proc.wait(timeout)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
-            proc.wait(WORKER_STOP_TIMEOUT)
+            proc.wait(timeout)
 
 
 def serve_workers(args: argparse.Namespace, out: Say, err: Say) -> int:
@@ -151,7 +161,7 @@ def serve_workers(args: argparse.Namespace, out: Say, err: Say) -> int:
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
-        _stop(procs)
+        stop_processes(procs)
         holder.close()
         out(f"stopped {len(procs)} workers")
 
