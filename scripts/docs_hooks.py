@@ -43,8 +43,10 @@ BRANCH = "main"
 
 INCLUDE = re.compile(r'^--8<-- "(?P<path>[^"]+)"[ \t]*$', re.M)
 FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.M | re.S)
-# An inline link or image target: `](target)` or `](target "title")`.
-LINK = re.compile(r"(?P<head>\]\()(?P<target><[^>]*>|[^)\s]+)(?P<tail>(?:\s+\"[^\"]*\")?\))")
+# An inline link or image: `[text](target)` or `[text](target "title")`.
+LINK = re.compile(
+    r"(?P<text>!?\[[^\]\n]*\])(?P<head>\()(?P<target><[^>]*>|[^)\s]+)(?P<tail>(?:\s+\"[^\"]*\")?\))"
+)
 SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
@@ -63,8 +65,12 @@ def _docs_dir(config: MkDocsConfig) -> Path:
 # -- includes and links -------------------------------------------------------------------------
 
 
-def _rebase(target: str, source_dir: Path, page_dir: Path, config: MkDocsConfig) -> str:
-    """``target`` as written in a file in ``source_dir``, rewritten for the page in ``page_dir``."""
+def _rebase(target: str, source_dir: Path, page_dir: Path, config: MkDocsConfig) -> str | None:
+    """``target`` as written in a file in ``source_dir``, rewritten for the page in ``page_dir``.
+
+    ``None``: a file of the repository outside docs/ while no repository address is configured
+    (``SSE_NB_REPO_URL``); the caller keeps the link's text and drops the link.
+    """
     bare = target[1:-1] if target.startswith("<") else target
     if not bare or bare.startswith(("#", "/")) or SCHEME.match(bare):
         return target
@@ -77,7 +83,9 @@ def _rebase(target: str, source_dir: Path, page_dir: Path, config: MkDocsConfig)
         if path.endswith("/"):
             rebased += "/"
         return rebased + sep + fragment
-    if resolved.is_relative_to(root) and resolved.exists() and config.repo_url:
+    if resolved.is_relative_to(root) and resolved.exists():
+        if not config.repo_url:
+            return None
         kind = "tree" if resolved.is_dir() else "blob"
         relative = resolved.relative_to(root).as_posix()
         return f"{config.repo_url.rstrip('/')}/{kind}/{BRANCH}/{relative}{sep}{fragment}"
@@ -89,7 +97,9 @@ def _rewrite_links(markdown: str, source_dir: Path, page_dir: Path, config: MkDo
 
     def fix(match: re.Match[str]) -> str:
         target = _rebase(match["target"], source_dir, page_dir, config)
-        return match["head"] + target + match["tail"]
+        if target is None and not match["text"].startswith("!"):
+            return match["text"][1:-1]
+        return match["text"] + match["head"] + (target or match["target"]) + match["tail"]
 
     parts, last = [], 0
     for fence in FENCE.finditer(markdown):
