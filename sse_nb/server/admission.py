@@ -16,7 +16,7 @@ import collections
 from collections.abc import Callable
 
 from .channels import Channel, Pipeline
-from .connection import Connection
+from .connection import REPLAY_PIECE, Connection
 from .hooks import Hooks
 from .log import EventLog, Replay
 from .opening import OPENING_COMMENT, opening
@@ -26,10 +26,13 @@ from .shared import SharedLog
 
 __all__ = ["MAX_REPLAYS_IN_FLIGHT", "Admission"]
 
-#: Replays being sent at once; later ones wait their turn (their clients registered, live events
-#: queued behind). Each costs at most one ``REPLAY_PIECE`` outside the log, so this bounds what a
-#: crowd of resuming (or hostile) clients can hold, without refusing anyone: a browser takes any
-#: answer but 200 as "stop reconnecting".
+#: Replays larger than one piece being sent at once; later ones wait their turn (their clients
+#: registered, live events queued behind). Each costs at most one ``REPLAY_PIECE`` outside the
+#: log, so this bounds what a crowd of resuming (or hostile) clients can hold, without refusing
+#: anyone: a browser takes any answer but 200 as "stop reconnecting". A replay of one piece or
+#: less (the usual resume after a short drop) starts at once: it costs no more than a live batch,
+#: and it must not wait behind large replays to clients that stopped reading (up to
+#: ``REPLAY_STALL`` each), which under churn delayed every resume by seconds.
 MAX_REPLAYS_IN_FLIGHT = 16
 
 Tap = Callable[[bytes], None]
@@ -118,9 +121,13 @@ class Admission:
         conn.bytes_sent -= len(OPENING_COMMENT)  # count the event stream, not the opening
         if first.replay and conn.open:
             # Streamed from the stored frames as the socket drains, a few at a time (below).
-            conn.replay(first.replay, first.count, first.last_id, self._replay_finished)
-            self._replays_waiting.append(conn)
-            self._start_replays()
+            if sum(map(len, first.replay)) <= REPLAY_PIECE:
+                conn.replay(first.replay, first.count, first.last_id, _nothing_to_free)
+                conn.start_replay()
+            else:
+                conn.replay(first.replay, first.count, first.last_id, self._replay_finished)
+                self._replays_waiting.append(conn)
+                self._start_replays()
         if not conn.open:
             return None
         self.hooks.emit(self.hooks.connect, conn.info())
@@ -157,3 +164,7 @@ class Admission:
         conn = self.registry.get(client_id)
         if conn is not None and conn.open:
             conn.tap = tap
+
+
+def _nothing_to_free(conn: Connection) -> None:
+    """A small replay holds no place among the replays in flight."""

@@ -158,3 +158,35 @@ def test_a_second_request_never_closes_another_clients_stream() -> None:
         assert claim.recv(12).endswith(b"400")
         for s in (victim.sock, intruder.sock, claim):
             s.close()
+
+
+def test_a_short_resume_does_not_wait_behind_replays_to_clients_that_stopped_reading(
+    monkeypatch: pytest.MonkeyPatch, serve: Callable[..., EventServer]
+) -> None:
+    # Stalled replays keep their places until they are cut (seconds: TCP_USER_TIMEOUT, or
+    # REPLAY_STALL); a short resume that waited behind them would wait as long.
+    srv = serve(history=EVENTS)
+    payload = "x" * EVENT_BYTES
+    srv._loop.call(lambda: [srv.publish(payload) for _ in range(EVENTS)])
+    stalled = [
+        open_stream(srv.port, f"/events?client=s{i}", {"Last-Event-ID": "unknown"}, 4096)
+        for i in range(MAX_REPLAYS_IN_FLIGHT + 2)
+    ]
+    try:
+        wait_until(
+            lambda: len(srv._admission.replays_active) == MAX_REPLAYS_IN_FLIGHT,
+            what="every place held by a stalled replay",
+        )
+        reader = StreamReader(open_stream(srv.port, headers={"Last-Event-ID": str(EVENTS - 5)}))
+        try:
+            assert reader.read_head() == 200
+            reader.read_until(lambda: reader.ids()[-1:] == [str(EVENTS)], timeout=STEP_TIMEOUT)
+            assert reader.ids() == [str(i) for i in range(EVENTS - 4, EVENTS + 1)]
+            # It did not wait for a place: every stalled replay still holds one (they are cut
+            # only after seconds, by TCP_USER_TIMEOUT or REPLAY_STALL).
+            assert len(srv._admission.replays_active) == MAX_REPLAYS_IN_FLIGHT
+        finally:
+            reader.sock.close()
+    finally:
+        for s in stalled:
+            s.close()
