@@ -72,6 +72,9 @@ logger = logging.getLogger("sse_nb.client")
 #: State transitions kept: a flapping connection must not grow memory without bound.
 MAX_TRANSITIONS = 1000
 _GAP_BYTES = GAP_EVENT.encode()
+#: The idle deadline's tolerance, as a share of ``idle_timeout``: silence is noticed within
+#: ``idle_timeout * (1 + _IDLE_SLACK)`` of the last byte.
+_IDLE_SLACK = 1 / 16
 
 #: Runs ``await fn()`` as a task on the source's event loop (a task group's ``start_soon``).
 Spawn = Callable[[Callable[[], Coroutine[Any, Any, None]]], object]
@@ -351,8 +354,14 @@ class AsyncEventSource(Tapped):
         def current() -> bool:
             return generation == self._generation
 
+        # The idle deadline moves forward at most every ``slack`` seconds, not on every chunk
+        # (moving a deadline re-arms a timer: a cost per event when each comes in its own HTTP
+        # chunk). It is set ``idle + slack`` after the move, so silence is noticed between
+        # ``idle`` and ``idle + slack`` seconds after the last byte, never sooner.
+        slack = idle * _IDLE_SLACK if idle else 0.0
+        moved = time.monotonic()
         with anyio.CancelScope(
-            deadline=anyio.current_time() + idle if idle else math.inf
+            deadline=anyio.current_time() + idle + slack if idle else math.inf
         ) as idle_scope:
             async with open_stream(
                 client,
@@ -376,8 +385,9 @@ class AsyncEventSource(Tapped):
                 async for chunk in response.aiter_bytes():
                     if not current():  # closed (or restarted) by a listener
                         return
-                    if idle:
-                        idle_scope.deadline = anyio.current_time() + idle
+                    if idle and (now := time.monotonic()) - moved >= slack:
+                        moved = now
+                        idle_scope.deadline = anyio.current_time() + idle + slack
                     if taps.callbacks:
                         taps.tell(Wire(time.time(), "bytes", chunk))
                     # One byte search per chunk spares a look at every event's type.
@@ -401,7 +411,8 @@ class AsyncEventSource(Tapped):
                             await inbox.room()
                         await taps.paused()
                         if idle:
-                            idle_scope.deadline = anyio.current_time() + idle
+                            moved = time.monotonic()
+                            idle_scope.deadline = anyio.current_time() + idle + slack
         if idle_scope.cancelled_caught:
             raise _IdleExpired
 
