@@ -279,23 +279,26 @@ class EventParser:
             run = b"".join(pending)
         text = utf_8_decode(run, "replace", True)[0]
         events: list[Event]
-        if self._long:
-            # The commonest long run is one block as servers write it: interpreted here, with
-            # no call and no regular expression.
-            eol = text.find("\n")
-            if (
-                text.startswith("id: ")
-                and text.startswith("data: ", eol + 1)
-                and "\x00" not in (own_id := text[4:eol])
-                and own_id
-                and text.find("\n", eol + 7) + 2 == len(text)
-            ):
-                # ``id: X`` (non-empty, no NUL), one ``data:`` line, the blank line.
-                self._id_buffer = self.last_event_id = own_id
-                events = [_new(Event, ("message", text[eol + 7 : -2], own_id, own_id, None))]
-            else:
-                events = []
-                self._long_blocks(text, events)
+        # The commonest run is one block as servers write it (and a chunked response brings
+        # each in its own read): interpreted here, with no call and no regular expression.
+        eol = text.find("\n")
+        if (
+            text.startswith("id: ")
+            and text.startswith("data: ", eol + 1)
+            and "\x00" not in (own_id := text[4:eol])
+            and own_id
+            and text.find("\n", eol + 7) + 2 == len(text)
+        ):
+            # ``id: X`` (non-empty, no NUL), one ``data:`` line, the blank line.
+            self._id_buffer = self.last_event_id = own_id
+            events = [_new(Event, ("message", text[eol + 7 : -2], own_id, own_id, None))]
+        elif eol + 2 == len(text) and text.startswith("data: "):
+            # One ``data:`` line, the blank line: the last id stays.
+            self.last_event_id = last = self._id_buffer
+            events = [_new(Event, ("message", text[6:-2], last, None, None))]
+        elif self._long:
+            events = []
+            self._long_blocks(text, events)
         elif self._fast_wait:
             events = []
             self._fast_wait -= 1
