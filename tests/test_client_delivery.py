@@ -8,6 +8,7 @@ no history, no count and no iterator. ``reconnect()`` then resumes from the thir
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import anyio
@@ -47,10 +48,22 @@ def closing_listener(
 def test_sync_close_from_a_listener_stops_the_events_parsed_behind(odd: OddServer) -> None:
     seen: list[Event] = []
     every: list[Event] = []
-    es = EventSource(odd.url("/replay?bulk=1"), reconnect=FOREVER)
+    made = threading.Event()
+    box: list[EventSource] = []
+
+    def close() -> None:  # the source exists: the listener runs after the constructor returned
+        made.wait(LIMIT)
+        box[0].close()
+
+    # Listeners from the constructor: ``on()`` after it would race the replay on a fast machine.
+    es = EventSource(
+        odd.url("/replay?bulk=1"),
+        reconnect=FOREVER,
+        listeners={"message": closing_listener(close, seen), "*": every.append},
+    )
+    box.append(es)
+    made.set()
     try:
-        es.on("message", closing_listener(es.close, seen))
-        es.on("*", every.append)
         es.wait_for(ReadyState.CLOSED, timeout=LIMIT)
         es.close()  # runs on the runtime thread: every delivery before it has finished
         assert [ev.id for ev in seen] == ["1", "2", "3"]
