@@ -48,8 +48,8 @@ class SourceOptions(TypedDict, total=False):
     #: How to wait between attempts (``None``: ``ReconnectPolicy()``).
     reconnect: ReconnectPolicy | None
     #: Seconds without a byte (heartbeat comments count; waiting for the response headers too)
-    #: after which a connection is taken for dead and replaced; ``None``, as in a browser, waits
-    #: forever.
+    #: after which a connection is taken for dead and replaced (noticed within a sixteenth more);
+    #: ``None``, as in a browser, waits forever.
     idle_timeout: float | None
     #: Events kept in ``history``.
     history: int
