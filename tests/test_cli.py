@@ -174,8 +174,12 @@ def test_demo_closes_detects_resumes_and_loses_nothing(spawn: type[Proc]) -> Non
     assert re.search(r"\b0 lost, 0 duplicated\b", demo.out[-1])
 
 
-def test_listen_reports_a_gap_on_stderr_when_history_is_too_short(spawn: type[Proc]) -> None:
-    server = spawn("serve", "--port", "0", "--history", "2", stdin=subprocess.PIPE)
+@pytest.mark.parametrize("log", [None, "log.sqlite"], ids=["memory", "sqlite"])
+def test_listen_reports_a_gap_on_stderr_when_history_is_too_short(
+    spawn: type[Proc], tmp_path: Path, log: str | None
+) -> None:
+    where = ["--log", str(tmp_path / log)] if log else []
+    server = spawn("serve", "--port", "0", "--history", "2", *where, stdin=subprocess.PIPE)
     url = server.wait_line(r"serving (http://\S+)").group(1)
     server.write("a\nb\nc\nd\ne\n")
     server.close_stdin()

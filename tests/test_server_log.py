@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from sse_nb import EventServer, EventSource
 from sse_nb.errors import EventLogError
 from sse_nb.protocol import encode_event
-from sse_nb.server import MemoryLog, SQLiteLog, StoredEvent
+from sse_nb.server import DEFAULT_HISTORY, MemoryLog, SQLiteLog, StoredEvent
+from tests.conftest import wait_until
 
 
 def ev(seq: int, id: str | None = None) -> StoredEvent:
@@ -187,3 +191,39 @@ def test_a_failed_write_keeps_the_events_in_memory_and_writes_them_later(tmp_pat
         assert again.replay("c", None).count == 52
     finally:
         again.close()
+
+
+@pytest.mark.parametrize(
+    ("make", "advice"),
+    [
+        pytest.param(lambda path: MemoryLog(history=10), r"MemoryLog\(history=N\)", id="memory"),
+        pytest.param(
+            lambda path: SQLiteLog(path, history=10), r"SQLiteLog\(path, history=N\)", id="sqlite"
+        ),
+    ],
+)
+@pytest.mark.parametrize("history", [5, DEFAULT_HISTORY])
+def test_history_with_a_log_object_is_refused_naming_where_its_size_goes(
+    tmp_path: Path, make: Callable[[Path], MemoryLog], advice: str, history: int
+) -> None:
+    log = make(tmp_path / "log.sqlite")
+    try:
+        with pytest.raises(ValueError, match=rf"history={history} sizes .*; give {advice}"):
+            EventServer(history=history, log=log)
+        EventServer(log=log).close()  # the log's own size, no complaint
+    finally:
+        log.close()
+
+
+def test_a_log_file_path_is_sized_by_history(tmp_path: Path) -> None:
+    with EventServer(log=tmp_path / "log.sqlite", history=3) as server:
+        for i in range(5):
+            server.publish(str(i))
+        wait_until(lambda: server.last_id() == "5", what="the five events")
+        with EventSource(server, last_event_id="1") as es:
+            wait_until(lambda: es.gap is not None, what="the gap signal")
+            assert es.gap == {"requested": "1", "oldest": "3"}
+
+
+def test_the_history_default_reads_as_its_name_in_the_signature() -> None:
+    assert str(inspect.signature(EventServer).parameters["history"]).endswith("= DEFAULT_HISTORY")

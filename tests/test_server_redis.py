@@ -41,6 +41,9 @@ CUT_AFTER = 150
 #: Seconds between the third process's publishes: the 1,000 events take a few seconds, so the
 #: cut and the resume happen while it publishes.
 PUBLISH_PERIOD = 0.003
+#: Events published with ``--history 5``: enough that approximate trimming (whole nodes of 100
+#: entries) drops the first ones, far fewer than the default MAXLEN.
+TRIMMED_BY_MAXLEN = 500
 #: A quick, constant reconnection delay for clients that must move to the other process.
 FAST = ReconnectPolicy(delay=0.1, backoff=1.0, jitter=0.0)
 
@@ -338,6 +341,25 @@ def test_sse_serve_magic_takes_a_redis_log(
         shell.run_line_magic("sse_serve", f"--name c --redis {redis_server.url} --log x.db")
 
 
+def test_history_with_a_redis_log_is_refused_naming_maxlen() -> None:
+    log = RedisEventLog("redis://127.0.0.1:1/0")
+    with pytest.raises(ValueError, match=r"history=50 .*give RedisEventLog\(\.\.\., maxlen=N\)"):
+        EventServer(history=50, log=log)
+
+
+def test_sse_serve_magic_gives_history_to_the_redis_log_as_its_maxlen(
+    redis_server: RedisServer, shell: InteractiveShell
+) -> None:
+    shell.run_line_magic("sse_serve", f"--name short --redis {redis_server.url} --history 5")
+    server = shell.magics_manager.registry["SSEMagics"].lookup("short")
+    first = server.publish("0")
+    for i in range(1, TRIMMED_BY_MAXLEN):
+        server.publish(str(i))
+    with EventSource(server, last_event_id=first) as es:
+        wait_until(lambda: es.gap is not None, what="the gap signal: the first id was trimmed")
+        assert es.gap["requested"] == first
+
+
 def test_sse_status_says_when_the_redis_log_is_unavailable(shell: InteractiveShell) -> None:
     shell.run_line_magic("sse_serve", "--name away --redis redis://127.0.0.1:1/0")
     server = shell.magics_manager.registry["SSEMagics"].lookup("away")
@@ -480,6 +502,34 @@ def test_workers_need_a_shared_log() -> None:
     assert serve.popen.wait(PROC_TIMEOUT) == 2
     wait_until(lambda: serve.err, what="the error line")
     assert "--workers needs --redis" in serve.err[0]
+
+
+def test_serve_gives_history_to_the_redis_log_as_its_maxlen(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    import redis
+
+    serve = Proc(
+        "serve",
+        *("--port", "0", "--redis", redis_server.url, "--redis-prefix", prefix),
+        *("--history", "5"),
+        stdin=subprocess.PIPE,
+        timeout=PROC_TIMEOUT,
+    )
+    try:
+        serve.wait_line(r"serving http://")
+        serve.write("".join(f"{i}\n" for i in range(TRIMMED_BY_MAXLEN)))
+        serve.close_stdin()
+        serve.wait_line(rf"stdin ended after {TRIMMED_BY_MAXLEN} lines")
+    finally:
+        serve.stop()
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        kept = client.xlen(f"{prefix}:default")
+    finally:
+        client.close()
+    # Trimming with ``~`` drops whole nodes of up to 100 entries and keeps at least MAXLEN.
+    assert 5 <= kept < TRIMMED_BY_MAXLEN
 
 
 def test_trim_on_a_redis_log_gives_the_next_resume_from_a_trimmed_id_the_gap_signal(

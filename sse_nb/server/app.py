@@ -47,7 +47,7 @@ from .heartbeat import Heartbeat
 from .hooks import Callback, Hooks
 from .labhooks import LabHooks
 from .listener import Listener
-from .log import DEFAULT_HISTORY, EventLog, MemoryLog, SQLiteLog
+from .log import DEFAULT_HISTORY, EventLog, open_log
 from .loop import CALL_TIMEOUT, LoopHandle
 from .play import Player
 from .reasons import CloseReason
@@ -75,6 +75,17 @@ PUBLISH_WAIT = 5.0
 FINAL_LINGER = 5.0
 
 
+class _DefaultHistory(int):
+    """``history``'s default, :data:`DEFAULT_HISTORY`, told apart from the same number given:
+    a ``history`` given with a log object is an error, the default is not."""
+
+    def __repr__(self) -> str:  # what ``help(EventServer)`` shows as the default
+        return "DEFAULT_HISTORY"
+
+
+_HISTORY_NOT_GIVEN = _DefaultHistory(DEFAULT_HISTORY)
+
+
 class EventServer(LabHooks):
     """A Server-Sent Events server that replays by ``Last-Event-ID`` and tracks its clients.
 
@@ -84,7 +95,10 @@ class EventServer(LabHooks):
 
     Parameters not obvious from their names:
 
-    ``history``: events kept per channel for replay.
+    ``history``: events kept per channel for replay (default :data:`DEFAULT_HISTORY`) by the log
+    the server makes (``log`` ``None`` or a file path). A log object has its own size
+    (``MemoryLog(history=N)``, ``RedisEventLog(..., maxlen=N)``): ``history`` with one is a
+    ``ValueError``.
     ``heartbeat``: seconds between comment lines on an idle stream (``None`` or 0: off); they
     also keep bytes in flight, which is how a peer that vanished without FIN or RST is
     detected (TCP_USER_TIMEOUT).
@@ -111,7 +125,7 @@ class EventServer(LabHooks):
         host: str = "127.0.0.1",
         port: int = 0,
         *,
-        history: int = DEFAULT_HISTORY,
+        history: int = _HISTORY_NOT_GIVEN,
         heartbeat: float | None = 15.0,
         retry: int | None = None,
         cors: str | list[str] | tuple[str, ...] | None = None,
@@ -138,8 +152,7 @@ class EventServer(LabHooks):
         self.queue_limit = queue_limit
         self._name = name
         self._cors = CorsPolicy(cors)
-        if log is None or isinstance(log, (str, Path)):
-            log = MemoryLog(history) if log is None else SQLiteLog(log, history)
+        log = open_log(log, None if history is _HISTORY_NOT_GIVEN else history)
         self._log: EventLog = log
         # A log many processes share (Redis): it assigns ids and feeds subscribers by its tail.
         self._shared: SharedLog | None = log if isinstance(log, SharedLog) else None

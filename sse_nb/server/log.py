@@ -45,6 +45,7 @@ __all__ = [
     "Replay",
     "SQLiteLog",
     "StoredEvent",
+    "open_log",
 ]
 
 #: Events kept per channel by default: a few minutes of a fast ticker, a few MB at most.
@@ -382,3 +383,33 @@ class SQLiteLog(MemoryLog):
             db, self._db = self._db, None
             db.close()
             super().close()
+
+
+def open_log(log: EventLog | str | Path | None, history: int | None) -> EventLog:
+    """The log a server keeps: ``log`` itself, or one it makes of ``history`` events per channel
+    (``None``: :data:`DEFAULT_HISTORY`), in memory (``log=None``) or in the SQLite file ``log``.
+
+    A log object was sized when it was made, so a ``history`` given with one is refused: a size
+    that silently did nothing would shorten (or lengthen) replay behind the caller's back.
+    """
+    if log is None or isinstance(log, (str, Path)):
+        size = DEFAULT_HISTORY if history is None else history
+        return MemoryLog(size) if log is None else SQLiteLog(log, size)
+    if history is not None:
+        raise ValueError(
+            f"history={history!r} sizes the log the server makes itself (log=None or a file "
+            f"path); {_own_size(log)}"
+        )
+    return log
+
+
+def _own_size(log: EventLog) -> str:
+    """Where the size of the log object ``log`` is given, in words."""
+    name = type(log).__name__
+    if isinstance(log, SQLiteLog):
+        return f"give {name}(path, history=N) its size"
+    if isinstance(log, MemoryLog):
+        return f"give {name}(history=N) its size"
+    if hasattr(log, "maxlen"):  # RedisEventLog, which log.py cannot import (it imports log.py)
+        return f"give {name}(..., maxlen=N) its size"
+    return f"size the {name} itself"
