@@ -6,15 +6,17 @@ One command: ``python bench/soak.py`` (``--minutes 2`` by default; also
 The server (``EventServer`` with a memory log that holds the whole run) runs in a subprocess
 and publishes at a fixed rate from its main thread, as a notebook would; each event's data is
 the publish time (``time.monotonic_ns()``, system-wide on Linux) so clients measure
-publish-to-delivery latency. 200 sse_nb ``AsyncEventSource`` clients connect through the chaos
-proxy of ``tests/reliability/chaos.py``: every proxied connection lives a random time, then is
-cut mid-chunk with FIN or RST, stalls silently (the client's idle timeout must notice), or gets
-its next connection refused. Clients resume with ``Last-Event-ID``.
+publish-to-delivery latency. 200 sse_nb ``AsyncEventSource`` clients, spread over two client
+processes (``--procs``) so the harness is not the bottleneck it measures, connect through the
+chaos proxy of ``tests/reliability/chaos.py`` (in this process): every proxied connection
+lives a random time, then is cut mid-chunk with FIN or RST, stalls silently (the client's idle
+timeout must notice), or gets its next connection refused. Clients resume with ``Last-Event-ID``.
 
 Printed: events published, deliveries expected and delivered, lost (must be 0), duplicated
 (delivered twice to the application: must be 0), duplicates the client suppressed (overlap
 the server replayed), gap signals, faults injected, reconnects, latency p50/p99 over every
-delivery (replays after a fault included, so p99 shows outages), and the server's peak RSS.
+delivery (replays after a fault included, so p99 shows outages), the server's peak RSS, and
+the CPU share of each process (a client process near 100 % means the figures are its queue).
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ LIFETIME = (1.0, 15.0)
 #: or a reconnect wait when the publisher stops).
 CATCH_UP = 30.0
 SEED = 20_261_124
+#: Client processes: the clients' share of the work (parsing 10,000 events a second) is more
+#: than one Python process takes without queueing, so they are spread over two.
+PROCS = 2
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -70,7 +75,7 @@ def serve(args: argparse.Namespace) -> None:
             print(json.dumps({"started": True}), flush=True)
         elif cmd == "go":
             # Fixed rate against the clock: a late tick is caught up, never skipped.
-            t0 = time.monotonic()
+            t0, cpu0 = time.monotonic(), time.process_time()
             n = int(args.rate * args.minutes * 60)
             for i in range(n):
                 delay = t0 + i / args.rate - time.monotonic()
@@ -78,7 +83,9 @@ def serve(args: argparse.Namespace) -> None:
                     time.sleep(delay)
                 last = server.publish(str(time.monotonic_ns()))
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-            print(json.dumps({"published": n, "last_id": last, "peak_rss": peak}), flush=True)
+            cpu = (time.process_time() - cpu0) / (time.monotonic() - t0)
+            reply = {"published": n, "last_id": last, "peak_rss": peak, "cpu": cpu}
+            print(json.dumps(reply), flush=True)
         elif cmd == "quit":
             break
     server.stop()
@@ -97,49 +104,72 @@ class Client:
         self.error: str | None = None
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        __file__,
-        "--serve",
-        "--rate",
-        str(args.rate),
-        "--minutes",
-        str(args.minutes),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
+class Pipe:
+    """A child process spoken to in JSON lines: a command on stdin, one reply on stdout."""
 
-    async def reply() -> dict[str, Any]:
-        assert proc.stdout is not None
-        line = await proc.stdout.readline()
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdin is not None and proc.stdout is not None
+        self.proc, self._in, self._out = proc, proc.stdin, proc.stdout
+
+    @classmethod
+    async def spawn(cls, *argv: str) -> Pipe:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            *argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            limit=1 << 30,  # a worker's report carries every latency it measured
+        )
+        return cls(proc)
+
+    async def reply(self) -> dict[str, Any]:
+        line = await self._out.readline()
         if not line:
-            raise SystemExit("the server process ended")
+            raise SystemExit("a child process ended")
         result: dict[str, Any] = json.loads(line)
         return result
 
-    async def command(cmd: str) -> dict[str, Any]:
-        assert proc.stdin is not None
-        proc.stdin.write(cmd.encode() + b"\n")
-        await proc.stdin.drain()
-        return await reply()
+    async def command(self, cmd: str) -> dict[str, Any]:
+        self._in.write(cmd.encode() + b"\n")
+        await self._in.drain()
+        return await self.reply()
 
-    port = (await reply())["port"]
-    proxy = ChaosProxy(port, SEED, lifetime=LIFETIME)
-    await proxy.start()
-    url = f"http://127.0.0.1:{proxy.port}/events"
+    async def stop(self) -> None:
+        if self.proc.returncode is None:
+            with contextlib.suppress(ConnectionError):
+                self._in.write(b"quit\n")
+                await self._in.drain()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 30)
+            except asyncio.TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+
+async def worker(args: argparse.Namespace) -> None:
+    """A client process: ``--clients`` sources on ``--url``, told what to do on stdin.
+
+    The clients live in worker processes, not beside the proxy: 200 clients taking 10,000
+    events a second keep one Python process busy, and a saturated harness would measure its
+    own queue instead of the server's latency.
+    """
+    loop = asyncio.get_running_loop()
+    stdin = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    cpu0, wall0 = time.process_time(), time.monotonic()
+
+    def say(obj: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(obj) + "\n")
+        sys.stdout.flush()
+
     policy = ReconnectPolicy(delay=0.05, backoff=2.0, max_delay=1.0, jitter=0.2)
     clients = [Client() for _ in range(args.clients)]
     opened = 0
     all_open = asyncio.Event()
     target = [0]  # the last id to wait for, once known
-    done = asyncio.Event()
-    finished = 0
 
     async def listen(c: Client) -> None:
-        nonlocal opened, finished
-
         def on_open(_: Any) -> None:
             nonlocal opened
             opened += 1
@@ -148,7 +178,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             unsubscribe()
 
         try:
-            async with AsyncEventSource(url, reconnect=policy, idle_timeout=IDLE_TIMEOUT) as es:
+            async with AsyncEventSource(
+                args.url, reconnect=policy, idle_timeout=IDLE_TIMEOUT
+            ) as es:
                 unsubscribe = es.on("open", on_open)
                 async for event in es:
                     if event.id is None:
@@ -165,78 +197,135 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 c.reconnects, c.suppressed = es.reconnects, es.duplicates
         except Exception as exc:  # recorded and reported: a client must never fail
             c.error = repr(exc)
-        finished += 1
-        if finished == len(clients):
-            done.set()
 
     tasks = [asyncio.ensure_future(listen(c)) for c in clients]
-    t_start = time.monotonic()
     try:
         await asyncio.wait_for(all_open.wait(), 60)
-        await command("start")
-        t0 = time.monotonic()
-        while any(c.last < 1 for c in clients):
-            if time.monotonic() - t0 > 30:
-                raise SystemExit("not every client received the start event")
-            await asyncio.sleep(0.05)
-        proxy.faults = not args.no_faults
-        print(
-            f"{len(clients)} clients in; publishing {args.rate}/s for {args.minutes} min "
-            f"{'without' if args.no_faults else 'with'} faults ...",
-            flush=True,
-        )
-        result = await command("go")
-        proxy.faults = False
-        target[0] = int(result["last_id"])
-        # Clients already at the last id stop at their next event, and none will come: wait
-        # on the records, then cancel. A client still behind after CATCH_UP counts as loss.
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(_wait_caught_up(clients, target[0], done), CATCH_UP)
+        say({"open": True})
+        while line := (await stdin.readline()).decode().strip():
+            cmd, _, arg = line.partition(" ")
+            if cmd == "started":
+                t0 = time.monotonic()
+                while any(c.last < 1 for c in clients):
+                    if time.monotonic() - t0 > 30:
+                        raise SystemExit("not every client received the start event")
+                    await asyncio.sleep(0.05)
+                say({"started": True})
+            elif cmd == "finish":
+                target[0] = last = int(arg)
+                # Clients already at the last id stop at their next event, and none will come:
+                # wait on the records. A client still behind after CATCH_UP counts as loss.
+                t0 = time.monotonic()
+                while any(c.last < last and c.error is None for c in clients):
+                    if time.monotonic() - t0 > CATCH_UP:
+                        break
+                    await asyncio.sleep(0.1)
+                say(account(clients, last, time.process_time() - cpu0, time.monotonic() - wall0))
+            elif cmd == "quit":
+                break
     finally:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await proxy.stop()
-        if proc.returncode is None:
-            proc.stdin.write(b"quit\n")
-            await proc.stdin.drain()
-            await asyncio.wait_for(proc.wait(), 30)
+
+
+def account(clients: list[Client], last: int, cpu: float, wall: float) -> dict[str, Any]:
+    """A worker's clients against the ids 1..``last``: what a report sums."""
+    wanted = range(1, last + 1)
+    return {
+        "clients": len(clients),
+        "delivered": sum(sum(c.counts.values()) for c in clients),
+        "lost": sum(sum(1 for n in wanted if c.counts[n] == 0) for c in clients),
+        "duplicated": sum(sum(k - 1 for k in c.counts.values() if k > 1) for c in clients),
+        "suppressed": sum(c.suppressed for c in clients),
+        "gaps": sum(c.gaps for c in clients),
+        "reconnects": sum(c.reconnects for c in clients),
+        "errors": [c.error for c in clients if c.error],
+        "latencies": [x for c in clients for x in c.latencies],
+        "cpu": cpu / wall if wall else 0.0,
+    }
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    rate, minutes = str(args.rate), str(args.minutes)
+    server = await Pipe.spawn("--serve", "--rate", rate, "--minutes", minutes)
+    workers: list[Pipe] = []
+    proxy: ChaosProxy | None = None
+    t_start = time.monotonic()
+    cpu0 = time.process_time()
+    try:
+        port = (await server.reply())["port"]
+        proxy = ChaosProxy(port, SEED, lifetime=LIFETIME)
+        await proxy.start()
+        url = f"http://127.0.0.1:{proxy.port}/events"
+        share = [len(r) for r in _split(args.clients, args.procs)]
+        workers = [await Pipe.spawn("--worker", "--url", url, "--clients", str(n)) for n in share]
+        for w in workers:
+            await w.reply()  # every client of it is open
+        await server.command("start")
+        for w in workers:
+            await w.command("started")  # every client has id 1 to resume from
+        proxy.faults = not args.no_faults
+        print(
+            f"{args.clients} clients in {len(workers)} processes; publishing {args.rate}/s "
+            f"for {args.minutes} min {'without' if args.no_faults else 'with'} faults ...",
+            flush=True,
+        )
+        result = await server.command("go")
+        proxy.faults = False
+        last = int(result["last_id"])
+        accounts = await asyncio.gather(*(w.command(f"finish {last}") for w in workers))
+        proxy_cpu = (time.process_time() - cpu0) / (time.monotonic() - t_start)
+    finally:
+        for w in workers:
+            await w.stop()
+        if proxy is not None:
+            await proxy.stop()
+        await server.stop()
     elapsed = time.monotonic() - t_start
-    return summarize(clients, result, dict(proxy.injected), elapsed)
+    return summarize(accounts, result, dict(proxy.injected), elapsed, proxy_cpu)
 
 
-async def _wait_caught_up(clients: list[Client], last: int, done: asyncio.Event) -> None:
-    while not done.is_set() and any(c.last < last for c in clients):
-        await asyncio.sleep(0.1)
+def _split(n: int, parts: int) -> list[range]:
+    return [range(i, n, parts) for i in range(min(parts, n))]
 
 
 def summarize(
-    clients: list[Client], result: dict[str, Any], faults: dict[str, int], elapsed: float
+    accounts: list[dict[str, Any]],
+    result: dict[str, Any],
+    faults: dict[str, int],
+    elapsed: float,
+    proxy_cpu: float,
 ) -> dict[str, Any]:
     last = int(result["last_id"])
-    wanted = range(1, last + 1)
-    lost = sum(sum(1 for n in wanted if c.counts[n] == 0) for c in clients)
-    duplicated = sum(sum(k - 1 for k in c.counts.values() if k > 1) for c in clients)
-    latencies = sorted(x for c in clients for x in c.latencies)
+    latencies: list[int] = sorted(x for a in accounts for x in a["latencies"])
+    clients = sum(a["clients"] for a in accounts)
 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] / 1e6
 
+    def total(key: str) -> int:
+        return sum(int(a[key]) for a in accounts)
+
     return {
-        "clients": len(clients),
+        "clients": clients,
+        "processes": len(accounts),
         "published": result["published"] + 1,
-        "expected": last * len(clients),
-        "delivered": sum(sum(c.counts.values()) for c in clients),
-        "lost": lost,
-        "duplicated": duplicated,
-        "suppressed": sum(c.suppressed for c in clients),
-        "gaps": sum(c.gaps for c in clients),
-        "reconnects": sum(c.reconnects for c in clients),
+        "expected": last * clients,
+        "delivered": total("delivered"),
+        "lost": total("lost"),
+        "duplicated": total("duplicated"),
+        "suppressed": total("suppressed"),
+        "gaps": total("gaps"),
+        "reconnects": total("reconnects"),
         "faults": faults,
-        "errors": [c.error for c in clients if c.error],
+        "errors": [e for a in accounts for e in a["errors"]],
         "p50_ms": pct(0.50) if latencies else float("nan"),
         "p99_ms": pct(0.99) if latencies else float("nan"),
         "peak_rss_mb": result["peak_rss"] / 1e6,
+        "server_cpu": result["cpu"],
+        "worker_cpu": [a["cpu"] for a in accounts],
+        "proxy_cpu": proxy_cpu,
         "seconds": elapsed,
     }
 
@@ -262,6 +351,9 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
         ("latency p50", f"{r['p50_ms']:.1f} ms"),
         ("latency p99", f"{r['p99_ms']:.1f} ms"),
         ("server peak RSS", f"{r['peak_rss_mb']:.1f} MB"),
+        ("CPU: server, while publishing", f"{r['server_cpu']:.0%}"),
+        ("CPU: each client process", " / ".join(f"{c:.0%}" for c in r["worker_cpu"])),
+        ("CPU: proxy (the faults)", f"{r['proxy_cpu']:.0%}"),
         ("client errors", str(len(r["errors"]))),
     ]
     print("| measure | value |")
@@ -289,11 +381,19 @@ def main() -> None:
     ap.add_argument(
         "--no-faults", action="store_true", help="a clean network: the latency baseline"
     )
+    ap.add_argument(
+        "--procs", type=int, default=PROCS, help="client processes the clients are spread over"
+    )
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--url", help=argparse.SUPPRESS)
     args = ap.parse_args()
     raise_nofile()
     if args.serve:
         serve(args)
+        return
+    if args.worker:
+        asyncio.run(worker(args))
         return
     report(asyncio.run(run(args)), args)
 
