@@ -1,4 +1,4 @@
-"""AsyncEventSource: the reconnect loop and ReadyState machine of a resumable SSE client.
+"""AsyncEventSource: the reconnect loop of a resumable SSE client, and its public face.
 
 Theory of operation
 -------------------
@@ -7,9 +7,10 @@ model"): open a request (``connection.open_stream``, which applies ``protocol.co
 feed every chunk of bytes to a fresh ``EventParser`` seeded with the last event ID and
 reconnection time, hand the events to ``delivery.Delivery``, and when the stream breaks
 "reestablish the connection": CONNECTING, wait, try again with ``Last-Event-ID``. A response the
-standard says to fail on ends the driver in CLOSED. Every change of state is checked against
-``protocol.TRANSITIONS``, logged in ``transitions`` and told to ``on("state")`` listeners and to
-the inbox, all on the driver's event loop thread.
+standard says to fail on ends the driver in CLOSED. The driver decides when to announce,
+reestablish or fail; ``readystate.StateMachine`` makes each step (checked against
+``protocol.TRANSITIONS``, logged in ``transitions``, told to ``on("state")`` listeners and to the
+inbox), all on the driver's event loop thread.
 
 Who cancels whom (drawn in docs/client-lifecycle.md):
 
@@ -32,9 +33,8 @@ import functools
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
@@ -54,23 +54,21 @@ from ..protocol import (
     LineTooLongError,
     ReadyState,
     ReconnectPolicy,
-    check_transition,
 )
 from .connection import CLOSE_TIMEOUT, NoContent, default_client, open_stream
 from .delivery import Delivery, Received
 from .inbox import AsyncInbox, Inbox
 from .options import Listener, ServerLike, SourceOptions, checked, target
+from .readystate import StateMachine, Transition
 from .tap import Tapped, Taps, Wire
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["MAX_TRANSITIONS", "AsyncEventSource", "Spawn", "Transition"]
+__all__ = ["AsyncEventSource", "Spawn"]
 
 logger = logging.getLogger("sse_nb.client")
 
-#: State transitions kept: a flapping connection must not grow memory without bound.
-MAX_TRANSITIONS = 1000
 _GAP_BYTES = GAP_EVENT.encode()
 #: The idle deadline's tolerance, as a share of ``idle_timeout``: silence is noticed within
 #: ``idle_timeout * (1 + _IDLE_SLACK)`` of the last byte.
@@ -78,15 +76,6 @@ _IDLE_SLACK = 1 / 16
 
 #: Runs ``await fn()`` as a task on the source's event loop (a task group's ``start_soon``).
 Spawn = Callable[[Callable[[], Coroutine[Any, Any, None]]], object]
-
-
-class Transition(NamedTuple):
-    """One change of ``ready_state`` (or one more reconnect attempt), for logs and timelines."""
-
-    time: float
-    state: ReadyState
-    reason: str
-    last_event_id: str
 
 
 def _describe(exc: BaseException) -> str:
@@ -128,14 +117,9 @@ class AsyncEventSource(Tapped):
         self.options = opts
         self.policy: ReconnectPolicy = opts["reconnect"] or ReconnectPolicy()
         self._client = opts["client"]
-        self._state = ReadyState.CONNECTING
         self._last_event_id = opts["last_event_id"] or ""
         self._retry_ms: int | None = None
-        #: Why the source is CLOSED or CONNECTING again (``None`` while all is well).
-        self.error: BaseException | None = None
         self.reconnects = 0
-        self._opens = 0  # connections announced so far: the backoff restarts after each
-        self._transitions: deque[Transition] = deque(maxlen=MAX_TRANSITIONS)
         #: Byte taps (raw bytes, for lab tools) and the ``pause_reading`` deadline.
         self.taps = Taps(url)
         self._async_inbox: AsyncInbox | None = None
@@ -146,18 +130,23 @@ class AsyncEventSource(Tapped):
         self._delivery = Delivery(url, self.inbox, history=opts["history"], dedupe=opts["dedupe"])
         for type_, callback in (opts["listeners"] or {}).items():
             self._delivery.on(type_, callback)
+        self._states = StateMachine(self.inbox, self._delivery, lambda: self._last_event_id)
         self._generation = 0
         self._scope: anyio.CancelScope | None = None  # the running driver's
         self._spawn: Spawn | None = None
         self._task_group: Any = None
-        self._record(ReadyState.CONNECTING, "created")
 
     # -- public state -----------------------------------------------------------------------
 
     @property
     def ready_state(self) -> ReadyState:
         """CONNECTING, OPEN or CLOSED, as the browser's ``readyState``."""
-        return self._state
+        return self._states.state
+
+    @property
+    def error(self) -> BaseException | None:
+        """Why the source is CLOSED or CONNECTING again (``None`` while all is well)."""
+        return self._states.error
 
     @property
     def last_event_id(self) -> str:
@@ -196,7 +185,7 @@ class AsyncEventSource(Tapped):
     @property
     def transitions(self) -> list[Transition]:
         """The timestamped log of state changes, oldest first."""
-        return list(self._transitions)
+        return self._states.transitions
 
     def on(self, type: str, callback: Listener) -> Callable[[], None]:
         """Listen like ``addEventListener``; returns a function that removes the listener.
@@ -212,7 +201,7 @@ class AsyncEventSource(Tapped):
     def __repr__(self) -> str:
         err = f" error={self.error}" if self.error is not None else ""
         return (
-            f"<{type(self).__name__} {self._state.name} {self.url} "
+            f"<{type(self).__name__} {self._states.state.name} {self.url} "
             f"last_event_id={self._last_event_id!r} events={self.events_received} "
             f"reconnects={self.reconnects}{err}>"
         )
@@ -248,8 +237,8 @@ class AsyncEventSource(Tapped):
         """
         self._generation += 1
         self._cancel_driver()
-        if self._state is not ReadyState.CLOSED:
-            self._set_state(ReadyState.CLOSED, "close() called")
+        if self._states.state is not ReadyState.CLOSED:
+            self._states.change(ReadyState.CLOSED, "close() called")
 
     def reconnect(self) -> None:
         """Drop the current connection (if any) and connect again now, from ``last_event_id``."""
@@ -269,8 +258,8 @@ class AsyncEventSource(Tapped):
     def _launch(self, reason: str) -> None:
         assert self._spawn is not None
         self._generation += 1
-        if self._state is not ReadyState.CONNECTING or reason != "connecting":
-            self._set_state(ReadyState.CONNECTING, reason)
+        if self._states.state is not ReadyState.CONNECTING or reason != "connecting":
+            self._states.change(ReadyState.CONNECTING, reason)
         self._spawn(functools.partial(self._drive, self._generation))
 
     def _cancel_driver(self) -> None:
@@ -302,7 +291,7 @@ class AsyncEventSource(Tapped):
     async def _connect_loop(self, generation: int, client: httpx.AsyncClient) -> None:
         failures = 0  # failed attempts since the last OPEN (ReconnectPolicy's ``attempt``)
         while True:
-            opens = self._opens
+            opens = self._states.opens
             try:
                 await self._connect_once(generation, client)
                 lost: ConnectionLost = ConnectionLost(self.url, "the server ended the stream")
@@ -327,12 +316,9 @@ class AsyncEventSource(Tapped):
                 self.taps.tell(Wire(time.time(), "end", str(lost).encode()))
             if generation != self._generation:
                 return
-            if self._opens != opens:
+            if self._states.opens != opens:
                 failures = 0  # it reached OPEN: a success, however it ended
-            # HTML §9.2.3 "reestablish the connection": CONNECTING, fire error, wait, reconnect.
-            self.error = lost
-            self._set_state(ReadyState.CONNECTING, str(lost))
-            self._delivery.emit("error", None)
+            self._states.reestablish(lost)
             if not self.policy.allows(failures):
                 err = ReconnectLimitReached(self.url, failures, lost)
                 self._fail(generation, err, str(err))
@@ -343,7 +329,7 @@ class AsyncEventSource(Tapped):
             if generation != self._generation:
                 return
             self.reconnects += 1
-            self._record(ReadyState.CONNECTING, f"reconnect attempt {failures}")
+            self._states.record(ReadyState.CONNECTING, f"reconnect attempt {failures}")
 
     async def _connect_once(self, generation: int, client: httpx.AsyncClient) -> None:
         """One request, read to its end (or until the source is closed or restarted)."""
@@ -376,7 +362,7 @@ class AsyncEventSource(Tapped):
                     return
                 taps.opened(response.status_code, tuple(response.headers.multi_items()))
                 delivery.recent.connected()
-                self._announce()
+                self._states.announce()
                 parser = EventParser(
                     self._last_event_id, self._retry_ms, max_line_length=MAX_LINE_LENGTH
                 )
@@ -426,33 +412,13 @@ class AsyncEventSource(Tapped):
         elif events:
             self._last_event_id = events[-1].last_event_id
 
-    def _announce(self) -> None:
-        # HTML §9.2.3 "announce the connection": OPEN, then fire "open".
-        self.error = None
-        self._opens += 1
-        self._set_state(ReadyState.OPEN, "connected")
-        self._delivery.emit("open", None)
-
     def _fail(self, generation: int, error: BaseException | None, reason: str) -> None:
-        # HTML §9.2.3 "fail the connection": CLOSED, then fire "error"; no reconnect.
+        # HTML §9.2.3 "fail the connection", unless a newer driver (or close()) took over.
         if generation != self._generation:
             return
         self._generation += 1
         self._scope = None
-        self.error = error
-        self._set_state(ReadyState.CLOSED, reason)
-        self._delivery.emit("error", None)
-
-    def _record(self, state: ReadyState, reason: str) -> Transition:
-        t = Transition(time.time(), state, reason, self._last_event_id)
-        self._transitions.append(t)
-        return t
-
-    def _set_state(self, state: ReadyState, reason: str) -> None:
-        check_transition(self._state, state)
-        self._state = state
-        self.inbox.state_changed(state, self.error)
-        self._delivery.emit("state", self._record(state, reason))
+        self._states.fail(error, reason)
 
     # -- iteration ----------------------------------------------------------------------------
 

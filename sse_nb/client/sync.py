@@ -27,7 +27,8 @@ from ..errors import SourceClosed
 from ..protocol import Event, ReadyState, ReconnectPolicy
 from .delivery import Received
 from .options import Listener, ServerLike, SourceOptions, target
-from .source import AsyncEventSource, Transition
+from .readystate import Transition
+from .source import AsyncEventSource
 from .tap import Tapped
 
 if TYPE_CHECKING:
