@@ -72,10 +72,20 @@ class Stream:
         self.close()
 
 
-def raw_get(port: int, path: str, headers: dict[str, str] | None = None) -> socket.socket:
-    """Open a socket and send a GET; the caller reads (or, for a slow consumer, does not)."""
+def raw_get(
+    port: int,
+    path: str,
+    headers: dict[str, str] | None = None,
+    accept: str | None = "text/event-stream",
+) -> socket.socket:
+    """Open a socket and send a GET; the caller reads (or, for a slow consumer, does not).
+
+    ``accept=None`` sends no ``Accept`` header at all.
+    """
     sock = socket.create_connection(("127.0.0.1", port), timeout=READ_TIMEOUT)
-    lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Accept: text/event-stream"]
+    lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
+    if accept is not None:
+        lines.append(f"Accept: {accept}")
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
     return sock

@@ -17,7 +17,14 @@ from streams import Stream, raw_get, read_response_head
 from tornado_site import serving
 
 from sse_nb import _runtime
-from sse_nb.server import TCP_USER_TIMEOUT_MS, ClientInfo, EventServer
+from sse_nb.server import (
+    ACCEPT_HEADER,
+    MAX_ACCEPT_LENGTH,
+    NO_ACCEPT,
+    TCP_USER_TIMEOUT_MS,
+    ClientInfo,
+    EventServer,
+)
 
 
 def closed_reason(server: EventServer, client_id: str) -> str | None:
@@ -58,6 +65,47 @@ def test_raw_socket_close_is_client_closed(server: EventServer) -> None:
     assert head.startswith(b"HTTP/1.1 200")
     sock.close()
     wait_until(lambda: closed_reason(server, "raw") == "client closed", what="close seen")
+
+
+def test_the_accept_a_request_came_with_is_recorded_and_echoed_never_refused(
+    server: EventServer,
+) -> None:
+    connected: list[ClientInfo] = []
+    server.on_connect(connected.append)
+    with Stream(server.url, headers={"Accept": "application/json"}, params={"client": "j"}) as s:
+        # Served all the same: browsers send text/event-stream, curl */*; neither is refused.
+        assert s.response.status_code == 200
+        assert s.response.headers[ACCEPT_HEADER] == "application/json"
+        wait_until(lambda: connected, what="on_connect")
+        assert connected[0].accept == "application/json"
+        assert [c.accept for c in server.clients if c.id == "j"] == ["application/json"]
+    wait_until(lambda: closed_reason(server, "j") == "client closed", what="closed")
+    assert [c.accept for c in server.clients if c.id == "j"] == ["application/json"]
+
+
+def test_a_request_without_accept_is_recorded_as_none(server: EventServer) -> None:
+    sock = raw_get(server.port, "/events?client=bare", accept=None)
+    try:
+        head, _ = read_response_head(sock)
+        assert head.startswith(b"HTTP/1.1 200")
+        assert f"{ACCEPT_HEADER}: {NO_ACCEPT}\r\n".encode() in head + b"\r\n"
+        wait_until(lambda: [c.id for c in server.clients] == ["bare"], what="registered")
+        assert server.clients[0].accept is None
+    finally:
+        sock.close()
+
+
+def test_a_very_long_accept_is_kept_cut_to_its_limit(server: EventServer) -> None:
+    long = "text/event-stream, " + ", ".join(f"application/x-{i}" for i in range(500))
+    sock = raw_get(server.port, "/events?client=long", accept=long)
+    try:
+        head, _ = read_response_head(sock)
+        assert head.startswith(b"HTTP/1.1 200")
+        wait_until(lambda: [c.id for c in server.clients] == ["long"], what="registered")
+        assert server.clients[0].accept == long[:MAX_ACCEPT_LENGTH]
+        assert f"{ACCEPT_HEADER}: {long[:MAX_ACCEPT_LENGTH]}\r\n".encode() in head + b"\r\n"
+    finally:
+        sock.close()
 
 
 def test_disconnect_drops_one_client_as_a_network_failure(server: EventServer) -> None:

@@ -7,9 +7,9 @@ publisher import the ``redis`` package (extra ``sse_nb[redis]``) only when one i
 from ..protocol import GAP_EVENT, MAX_ID_LENGTH
 from .app import FINAL_LINGER, EventServer
 from .connection import MAX_QUEUED_BYTES, ClientInfo
-from .handler import TCP_USER_TIMEOUT_MS, EventStreamHandler
+from .handler import MAX_ACCEPT_LENGTH, TCP_USER_TIMEOUT_MS, EventStreamHandler
 from .log import DEFAULT_HISTORY, EventLog, MemoryLog, Replay, SQLiteLog, StoredEvent
-from .opening import GAP_HEADER
+from .opening import ACCEPT_HEADER, GAP_HEADER, NO_ACCEPT
 from .publisher import RedisPublisher
 from .reasons import LOST, CloseReason
 from .redis_log import RedisEventLog
@@ -18,14 +18,17 @@ from .ticker import TICK_EVENT, Ticker
 from .tokens import AUTO_TOKEN, mask_token
 
 __all__ = [
+    "ACCEPT_HEADER",
     "AUTO_TOKEN",
     "DEFAULT_HISTORY",
     "FINAL_LINGER",
     "GAP_EVENT",
     "GAP_HEADER",
     "LOST",
+    "MAX_ACCEPT_LENGTH",
     "MAX_ID_LENGTH",
     "MAX_QUEUED_BYTES",
+    "NO_ACCEPT",
     "TCP_USER_TIMEOUT_MS",
     "TICK_EVENT",
     "ClientInfo",

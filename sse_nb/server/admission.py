@@ -90,6 +90,7 @@ class Admission:
             queue_limit=queue_limit,
             on_closed=self.closed,
             chunked=request.chunked,
+            accept=request.accept,
         )
         conn.tap = self.taps.get(client_id)
         self.registry.add(conn)

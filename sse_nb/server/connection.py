@@ -115,6 +115,9 @@ class ClientInfo:
     last_event_id: str | None
     #: The ``Last-Event-ID`` the client asked to resume from, if any.
     resumed_from: str | None
+    #: The request's ``Accept`` header as it reached the server (cut to ``MAX_ACCEPT_LENGTH``),
+    #: ``None`` when it had none: a proxy on the way may have dropped or rewritten it.
+    accept: str | None
     events_sent: int
     bytes_sent: int
     #: ``None`` while open, else why it closed (a ``str``: "client closed", "slow consumer", ...).
@@ -141,6 +144,7 @@ class Connection:
         "_stall",
         "_stream",
         "_waiting",
+        "accept",
         "bytes_sent",
         "channel",
         "close_reason",
@@ -170,6 +174,7 @@ class Connection:
         queue_limit: int,
         on_closed: Callable[[Connection], None],
         chunked: bool = True,
+        accept: str | None = None,
     ) -> None:
         self.id = id
         self.remote = remote
@@ -179,6 +184,7 @@ class Connection:
         plain = isinstance(stream, IOStream) and not isinstance(stream, SSLIOStream)
         self._sock: socket.socket | None = stream.socket if plain else None
         self.resumed_from = resumed_from
+        self.accept = accept
         self.gap = gap
         self.queue_limit = queue_limit
         self._drop_hook = on_closed
@@ -488,6 +494,7 @@ class Connection:
             closed_at=self.closed_at,
             last_event_id=self.last_event_id,
             resumed_from=self.resumed_from,
+            accept=self.accept,
             events_sent=self.events_sent,
             bytes_sent=self.bytes_sent,
             close_reason=self.close_reason,

@@ -13,7 +13,8 @@ Lifecycle of one request (``docs/server-lifecycle.md`` draws it):
    chunked``, one chunk per write), so a proxy relaying it (jupyter-server-proxy on tornado
    before 6.5.9, nginx) knows the framing and passes each chunk on as it comes; an HTTP/1.0
    request, which cannot take chunks, gets a body ended by the close. Either way ``Connection:
-   close``.
+   close``. The request's ``Accept`` is recorded with the client and echoed in
+   ``X-SSE-NB-Accept`` (what a proxy passed on, for the doctor); it is never enforced.
 3. In ONE synchronous step on the loop thread: read the replay from the log, register the
    connection as a subscriber, write headers + ``retry:`` + gap signal, and hand the connection
    the replay's stored frames, which it sends in pieces as the socket drains, live events
@@ -40,7 +41,7 @@ from tornado.iostream import IOStream, StreamClosedError
 from .channels import CHANNEL_PATTERN
 from .connection import Connection
 from .listener import BODY_TIMEOUT, MAX_REQUEST_BODY
-from .opening import GAP_HEADER, is_malformed
+from .opening import ACCEPT_HEADER, GAP_HEADER, NO_ACCEPT, is_malformed
 from .reasons import CloseReason
 from .registry import AUTOMATIC_ID
 from .seam import StreamHost, StreamRequest
@@ -49,6 +50,7 @@ from .tokens import authorized
 __all__ = [
     "CHANNEL_PATTERN",
     "LOOPBACK_NAMES",
+    "MAX_ACCEPT_LENGTH",
     "MAX_BYTES_AFTER_REQUEST",
     "MAX_CLIENT_ID_LENGTH",
     "TCP_USER_TIMEOUT_MS",
@@ -59,6 +61,9 @@ __all__ = [
 
 #: Longest ``client`` query parameter accepted as a registry id.
 MAX_CLIENT_ID_LENGTH = 128
+#: Characters of a request's ``Accept`` kept with its client and echoed back: a browser sends
+#: 17 (``text/event-stream``); a longer list is cut rather than held for every client.
+MAX_ACCEPT_LENGTH = 256
 #: Bytes read at a time while watching for the peer's close (a client sends nothing else).
 _READ_CHUNK = 4096
 #: Bytes a client may send after its request before it is cut: room for a pipelined request
@@ -203,6 +208,18 @@ class EventStreamHandler(tornado.web.RequestHandler):
             value = raw[-1].decode("utf-8", "replace") if raw else None
         return value or None
 
+    def _accept(self) -> str | None:
+        # Recorded, never enforced: a browser always sends ``text/event-stream`` (HTML
+        # "Server-sent events" §9.2.2) and curl sends ``*/*``; both get the stream. Control
+        # characters become "?" because the value is echoed in the response head.
+        value = self.request.headers.get("Accept")
+        if value is None:
+            return None
+        value = value[:MAX_ACCEPT_LENGTH]
+        if is_malformed(value):
+            value = "".join("?" if ord(c) < 0x20 or c == "\x7f" else c for c in value)
+        return value
+
     def _client_id(self) -> str | None:
         raw = self.request.query_arguments.get("client")
         if not raw:
@@ -261,7 +278,9 @@ class EventStreamHandler(tornado.web.RequestHandler):
         port = getattr(address, "address", None)
         if isinstance(port, tuple) and len(port) >= 2:
             remote = f"{port[0]}:{port[1]}"
+        accept = self._accept()
         extra = self._cors_headers()
+        extra[ACCEPT_HEADER] = accept if accept and accept.strip() else NO_ACCEPT
         # RFC 9112 section 7.1: chunked framing only for a peer that speaks HTTP/1.1.
         chunked = self.request.version != "HTTP/1.0"
 
@@ -278,7 +297,9 @@ class EventStreamHandler(tornado.web.RequestHandler):
             pass
 
         try:
-            request = StreamRequest(name, stream, remote, client_id, resume, extra, chunked)
+            request = StreamRequest(
+                name, stream, remote, client_id, resume, extra, chunked, accept=accept
+            )
             conn = self.server.open_stream(request)
         except Exception:
             # The socket is ours now; Tornado would not close it for us.

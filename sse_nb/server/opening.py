@@ -14,10 +14,25 @@ from dataclasses import dataclass
 from ..protocol import MAX_ID_LENGTH, Gap, encode_comment, encode_gap, gap_signal, id_problem
 from .log import EventLog, Replay
 
-__all__ = ["GAP_HEADER", "OPENING_COMMENT", "Opening", "is_malformed", "opening", "stream_head"]
+__all__ = [
+    "ACCEPT_HEADER",
+    "GAP_HEADER",
+    "NO_ACCEPT",
+    "OPENING_COMMENT",
+    "Opening",
+    "is_malformed",
+    "opening",
+    "stream_head",
+]
 
 #: Response header present (value ``1``) when the response opens with a gap signal.
 GAP_HEADER = "X-SSE-NB-Gap"
+#: Response header carrying the request's ``Accept`` as the server received it, so a client on
+#: the far side of a proxy (``sse-nb doctor URL``) sees whether the proxy passed it on.
+ACCEPT_HEADER = "X-SSE-NB-Accept"
+#: Its value when the request had no ``Accept`` (or a blank one): no media range contains
+#: parentheses, and an empty header value is dropped by some relays (jupyter-server-proxy).
+NO_ACCEPT = "(none)"
 #: Sent first on every body, before any replay. A proxy that holds the headers until the first
 #: body bytes (jupyter-server-proxy does) would otherwise keep a browser CONNECTING until the
 #: first event or heartbeat.

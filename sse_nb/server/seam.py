@@ -30,10 +30,12 @@ class StreamRequest:
     client_id: str | None
     #: The ``Last-Event-ID`` header (or ``lastEventId`` parameter), as sent, if any.
     resume: str | None
-    #: Headers to add to the response (CORS).
+    #: Headers to add to the response (CORS, the ``Accept`` received).
     headers: dict[str, str] = field(default_factory=dict)
     #: A chunked body (an HTTP/1.1 request), else one ended by the close (HTTP/1.0).
     chunked: bool = True
+    #: The ``Accept`` header as it came (cut to ``MAX_ACCEPT_LENGTH``), if any.
+    accept: str | None = None
 
 
 class StreamHost(Protocol):
