@@ -699,12 +699,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser(
         "doctor",
-        help="check a stream as proxies see it: answer, framing, buffering header, heartbeats",
+        help="check a stream as proxies see it: answer, framing, buffering header, Accept, "
+        "heartbeats",
         description="Connect to URL for a while and report, with a fix for each finding: the "
-        "answer, the headers proxies act on (X-Accel-Buffering), the body's framing, heartbeats "
-        "and events arriving. The checks from a notebook page (routes through "
-        "jupyter-server-proxy, HTTP version) are %%sse_doctor's. Exit status 1 when something "
-        "needs a fix.",
+        "answer, the headers proxies act on (X-Accel-Buffering), the body's framing, the Accept "
+        "that reached the server (sse_nb's server echoes it), heartbeats and events arriving. "
+        "The checks from a notebook page (routes through jupyter-server-proxy, HTTP version) "
+        "are %sse_doctor's. Exit status 1 when something needs a fix.",
     )
     doctor.add_argument("url", metavar="URL")
     doctor.add_argument(

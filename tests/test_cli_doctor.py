@@ -1,6 +1,8 @@
 """``sse-nb doctor URL``: the checks that need no page, against a real server, with its token,
-behind a real nginx with buffering forced on (the cause), which it reports with the fix, and
-through jupyter-server-proxy on the oldest tornado a hub runs (all fine: the body is chunked)."""
+behind a real nginx with buffering forced on (the cause), which it reports with the fix, behind
+nginx that drops or replaces the request's ``Accept`` (each reported with the line to remove),
+and through jupyter-server-proxy on the oldest tornado a hub runs (all fine: the body is
+chunked)."""
 
 from __future__ import annotations
 
@@ -8,15 +10,19 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from sse_nb import EventServer
-from sse_nb.lab.checkup import Report, check_url
+from sse_nb.lab.checkup import Report, accept_finding, check_url
 from tests._nginx import start_nginx, stop_nginx
 from tests._routes import HUB_TORNADOS, hub_venv, start_hub, stop_hub
 from tests._venvs import BUILD_TIMEOUT
 from tests.lab import LAB_START_TIMEOUT
+
+if TYPE_CHECKING:
+    from tests.odd_server import OddServer
 
 #: Seconds the doctor watches: several of the servers' 0.5 s heartbeats.
 WATCH = 3.0
@@ -54,6 +60,8 @@ def test_a_direct_stream_shows_its_heartbeats_and_headers(server: EventServer) -
     assert "ok  heartbeats:" in result.stdout
     assert "ok  X-Accel-Buffering: no" in result.stdout
     assert "ok  framing: chunked" in result.stdout
+    assert "ok  Accept: text/event-stream, as a browser's EventSource sends it" in result.stdout
+    assert result.returncode == 0, result.stdout
 
 
 def test_a_server_with_a_token_is_a_finding_until_the_token_is_given(tmp_path: Path) -> None:
@@ -84,6 +92,69 @@ def test_nginx_with_buffering_forced_on_holds_the_stream_and_the_fix_says_so(
     assert "proxy_buffering off" in held.fix and "proxy_ignore_headers" in held.fix
 
 
+def accept_rows(stdout: str) -> list[str]:
+    """The Accept finding's line and its fix line, from a doctor's output."""
+    lines = stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(("ok  Accept", "FIX Accept")))
+    return lines[at : at + 2]
+
+
+def test_nginx_that_drops_accept_is_reported_with_the_line_to_remove(
+    server: EventServer, tmp_path: Path
+) -> None:
+    # An empty value makes nginx leave the header out of the request it passes on.
+    nginx = start_nginx(tmp_path, server.port, directives=('proxy_set_header Accept "";',))
+    try:
+        result = doctor(nginx.url + "events")
+    finally:
+        stop_nginx(nginx)
+    # The stream works (sse_nb's server does not negotiate): only the Accept is a finding.
+    assert "ok  connection: HTTP 200, text/event-stream" in result.stdout
+    finding, fix = accept_rows(result.stdout)
+    assert finding.startswith("FIX Accept: the request reached the server with no Accept header")
+    assert "jupyter-server-proxy streams a response only when Accept is exactly" in finding
+    assert fix.startswith("    fix: the probe sent `Accept: text/event-stream`")
+    assert 'remove `proxy_set_header Accept "";`' in fix
+    assert result.returncode == 1
+
+
+def test_nginx_that_replaces_accept_is_reported_as_a_wrong_accept(
+    server: EventServer, tmp_path: Path
+) -> None:
+    nginx = start_nginx(
+        tmp_path, server.port, directives=('proxy_set_header Accept "application/json";',)
+    )
+    try:
+        result = doctor(nginx.url + "events")
+    finally:
+        stop_nginx(nginx)
+    assert "ok  connection: HTTP 200, text/event-stream" in result.stdout
+    finding, fix = accept_rows(result.stdout)
+    assert finding.startswith(
+        "FIX Accept: the request reached the server with Accept 'application/json', which "
+        "excludes text/event-stream: a server that negotiates answers 406 Not Acceptable"
+    )
+    assert fix.startswith("    fix: send `Accept: text/event-stream`: the probe did")
+    assert "remove `proxy_set_header Accept ...`" in fix
+    assert result.returncode == 1
+
+
+def test_a_server_that_does_not_say_what_accept_reached_it_is_no_finding(odd: OddServer) -> None:
+    report = check_url(odd.url("/heartbeats"), seconds=1.0)
+    found = {f.topic: f for f in report.findings}
+    assert found["Accept"].ok, report
+    assert "sent text/event-stream; the server does not say" in found["Accept"].text
+
+
+def test_an_accept_finding_names_the_route_and_tells_a_wildcard_from_a_list() -> None:
+    wildcard = accept_finding("proxy route: Accept", "*/*", "the proxy route")
+    assert not wildcard.ok and "only through a wildcard" in wildcard.text
+    assert "a proxy on the proxy route replaces it" in wildcard.fix
+    listed = accept_finding("Accept", "application/json, text/event-stream", "the route")
+    assert listed.ok and not listed.fix
+    assert "only when Accept is exactly text/event-stream" in listed.text
+
+
 def test_the_report_escapes_what_it_shows() -> None:
     from sse_nb.lab.checkup import Finding
 
@@ -106,4 +177,6 @@ def test_through_jupyter_server_proxy_on_the_oldest_hub_tornado_all_is_fine(
     found = {f.topic: f for f in report.findings}
     assert found["framing"].ok and found["framing"].text == "chunked", report
     assert found["heartbeats"].ok, report
+    # jupyter-server-proxy passes the request's Accept on as it came.
+    assert found["Accept"].ok and found["Accept"].text.startswith("text/event-stream,"), report
     assert report.ok, report

@@ -1,10 +1,11 @@
 """``%sse_doctor`` in a real JupyterLab in headless Chromium, each finding made by its real cause.
 
-A healthy page (both routes reach the probe server, events one by one, heartbeats); seven
-browser widgets on the proxy route (one origin over HTTP/1.1: the doctor counts them and its own
-proxy probe stalls); a Jupyter server with jupyter-server-proxy disabled. The report is read
-from the DOM (``data-done``, ``data-ok`` and ``data-topic`` of each finding). Screenshots of the
-healthy report and of the seven-widget one go to docs/img/ when ``SSE_NB_SCREENSHOTS=1``.
+A healthy page (both routes reach the probe server, events one by one, heartbeats, the
+``Accept`` the page sent arriving unchanged); seven browser widgets on the proxy route (one
+origin over HTTP/1.1: the doctor counts them and its own proxy probe stalls); a Jupyter server
+with jupyter-server-proxy disabled. The report is read from the DOM (``data-done``,
+``data-ok`` and ``data-topic`` of each finding). Screenshots of the healthy report and of the
+seven-widget one go to docs/img/ when ``SSE_NB_SCREENSHOTS=1``.
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ def test_a_healthy_page_reaches_the_kernel_on_both_routes(
         ok, text = found[f"{route} route: timing"]
         assert ok and "one by one" in text, found
         assert found[f"{route} route: heartbeats"][0], found
+        # The page's probe sends Accept: text/event-stream; both routes pass it on unchanged.
+        ok, text = found[f"{route} route: Accept"]
+        assert ok and "Accept: text/event-stream, as a browser's EventSource" in text, found
     ok, text = found["HTTP version"]
     assert ok and "http/1.1" in text, found
     assert found["jupyter-server-proxy"][0]

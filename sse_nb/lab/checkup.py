@@ -6,18 +6,22 @@ page connects to the server's own port; "proxy": through jupyter-server-proxy's
 ``<base>proxy/<port>/``). When the page says hello, each asks the page for a probe
 (``BrowserEventSource.probe``): the page reads its route with ``fetch()`` for ``PROBE_SECONDS``.
 As soon as the server registers a probe's connection, the kernel publishes ``PROBE_EVENTS``
-events on that route's channel, ``PROBE_SPACING`` s apart, noting when each was published. The
-page reports the status, headers, and when each event and heartbeat arrived; :func:`judge`
-turns that into findings, each with its fix. The page's messages reach the kernel between
-cells, so the report fills in after the cell that made it has finished; a page that never
-answers (a front end without widgets) is reported after ``PAGE_TIMEOUT`` s.
+events on that route's channel, ``PROBE_SPACING`` s apart, noting when each was published,
+and keeps the ``Accept`` header the probe's request reached the server with (the page sends
+``text/event-stream``; a proxy on the route may drop or replace it). The page reports the
+status, headers, and when each event and heartbeat arrived; :func:`judge` and
+:func:`accept_finding` turn that into findings, each with its fix. The page's messages reach
+the kernel between cells, so the report fills in after the cell that made it has finished; a
+page that never answers (a front end without widgets) is reported after ``PAGE_TIMEOUT`` s.
 
 Arrival times are the page's clock against the kernel's: exact when both run on one machine,
 off by the clocks' difference otherwise (one-by-one versus burst compares the page's times with
 each other only, so it holds either way).
 
 ``check_url(url)`` is the part that needs no page (``sse-nb doctor URL``): the same judgement
-for one connection from this process, through the public client and its byte tap.
+for one connection from this process, through the public client and its byte tap; sse_nb's
+server echoes the ``Accept`` it received in ``X-SSE-NB-Accept``, which tells this side what a
+proxy in between passed on.
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ from ..client import AsyncEventSource
 from ..client.tap import Wire
 from ..errors import SSEError
 from ..protocol import ReconnectPolicy
-from ..server import ClientInfo, EventServer
+from ..protocol.accept import AcceptVerdict, accept_verdict
+from ..protocol.state import EVENT_STREAM
+from ..server import ACCEPT_HEADER, NO_ACCEPT, ClientInfo, EventServer
 from ..widgets import BrowserEventSource
 from ..widgets.contracts import BrowserProbed
 
@@ -56,6 +62,7 @@ __all__ = [
     "Doctor",
     "Finding",
     "Report",
+    "accept_finding",
     "check_url",
     "doctor",
     "judge",
@@ -179,6 +186,56 @@ class Report:
 
 
 # -- judging what a probe saw ------------------------------------------------------------------
+
+
+def accept_finding(topic: str, accept: str | None, where: str) -> Finding:
+    """The finding on the ``Accept`` a probe's request reached the server with.
+
+    Every probe sends ``Accept: text/event-stream``, as a browser's EventSource does (HTML
+    "Server-sent events" §9.2.2); anything else at the server was changed on ``where`` (e.g.
+    "the proxy route"). sse_nb's server streams regardless, so this is about what a server that
+    negotiates, or a relay, would do with the request (``protocol.accept``).
+    """
+    verdict = accept_verdict(accept)
+    shown = repr(accept)
+    if verdict is AcceptVerdict.OK:
+        if accept is not None and accept.strip().lower() == EVENT_STREAM:
+            return Finding(topic, True, f"{EVENT_STREAM}, as a browser's EventSource sends it")
+        return Finding(
+            topic,
+            True,
+            f"{shown} names {EVENT_STREAM} (jupyter-server-proxy streams a response only when "
+            f"Accept is exactly {EVENT_STREAM})",
+        )
+    relays = (
+        f"jupyter-server-proxy streams a response only when Accept is exactly {EVENT_STREAM} "
+        "(otherwise it waits for the end of the body)"
+    )
+    if verdict is AcceptVerdict.MISSING:
+        return Finding(
+            topic,
+            False,
+            "the request reached the server with no Accept header: sse_nb's server streams "
+            "anyway, but a server that negotiates answers its default type (HTML or JSON) "
+            f"without it, and {relays}",
+            f"the probe sent `Accept: {EVENT_STREAM}` and a proxy on {where} drops it: let the "
+            'header through (nginx: remove `proxy_set_header Accept "";`)',
+        )
+    what = (
+        "admits text/event-stream only through a wildcard: a server that negotiates may answer "
+        "another type"
+        if verdict is AcceptVerdict.WILDCARD
+        else "excludes text/event-stream: a server that negotiates answers 406 Not Acceptable "
+        "or another type"
+    )
+    return Finding(
+        topic,
+        False,
+        f"the request reached the server with Accept {shown}, which {what} (sse_nb's server "
+        f"streams anyway); {relays}",
+        f"send `Accept: {EVENT_STREAM}`: the probe did, and a proxy on {where} replaces it "
+        "(nginx: remove `proxy_set_header Accept ...`, or set it to text/event-stream)",
+    )
 
 
 def _status_finding(route: str, probed: BrowserProbed, saturated: bool) -> Finding | None:
@@ -406,6 +463,7 @@ class Doctor:
         self._published: dict[str, list[tuple[str, float]]] = {r: [] for r in self.routes}
         self._results: dict[str, BrowserProbed] = {}
         self._clients: dict[str, str] = {}  # registry id of a probe -> its route
+        self._accepts: dict[str, str | None] = {}  # route -> the Accept its probe arrived with
         self._page: dict[str, str] | None = None
         self._browser_sources = 0
         self._done = threading.Event()
@@ -434,7 +492,7 @@ class Doctor:
         """The findings so far (complete once ``done``)."""
         findings = [proxy_finding()]
         with self._lock:
-            page, results = self._page, dict(self._results)
+            page, results, accepts = self._page, dict(self._results), dict(self._accepts)
             published = {r: list(p) for r, p in self._published.items()}
         done = self.done
         saturated = False
@@ -445,6 +503,12 @@ class Doctor:
         for route in self.routes:
             if route in results or done:
                 findings += judge(route, results.get(route), published[route], saturated)
+                if route in accepts:  # the probe reached the server, whatever the page saw
+                    findings.append(
+                        accept_finding(
+                            f"{route} route: Accept", accepts[route], f"the {route} route"
+                        )
+                    )
         title = f"sse_nb doctor: routes from this page to a server in the kernel (port {self.port})"
         return Report(title, findings, done)
 
@@ -475,7 +539,10 @@ class Doctor:
     def _connected(self, info: ClientInfo) -> None:
         with self._lock:
             route = self._clients.get(info.id)
-            if route is None or self._published[route]:
+            if route is None:
+                return
+            self._accepts.setdefault(route, info.accept)
+            if self._published[route]:
                 return
             self._published[route].append(("", 0.0))  # a placeholder: publish once per route
         threading.Thread(target=self._publish, args=(route,), daemon=True).start()
@@ -630,6 +697,19 @@ def check_url(url: str, *, token: str | None = None, seconds: float = 20.0) -> R
         )
     else:
         findings.append(Finding("framing", True, framing))
+    echoed = head.get(ACCEPT_HEADER.lower())
+    if echoed is None:
+        findings.append(
+            Finding(
+                "Accept",
+                True,
+                f"sent {EVENT_STREAM}; the server does not say what reached it (sse_nb's server "
+                f"does, in {ACCEPT_HEADER})",
+            )
+        )
+    else:
+        arrived = None if echoed == NO_ACCEPT else echoed
+        findings.append(accept_finding("Accept", arrived, "the route to the server"))
     chunks = [w for w in seen if w.kind == "bytes"]
     beats = sum(
         1
