@@ -5,9 +5,10 @@ publisher import the ``redis`` package (extra ``sse_nb[redis]``) only when one i
 """
 
 from ..protocol import GAP_EVENT, MAX_ID_LENGTH
-from .app import FINAL_LINGER, EventServer
+from .app import EventServer
 from .connection import MAX_QUEUED_BYTES, ClientInfo
 from .handler import MAX_ACCEPT_LENGTH, TCP_USER_TIMEOUT_MS, EventStreamHandler
+from .lifecycle import FINAL_LINGER
 from .log import DEFAULT_HISTORY, EventLog, MemoryLog, Replay, SQLiteLog, StoredEvent
 from .opening import ACCEPT_HEADER, GAP_HEADER, NO_ACCEPT
 from .publisher import RedisPublisher

@@ -1,4 +1,4 @@
-"""``EventServer``: the server's face and lifecycle: publish, serve, replay, track every client.
+"""``EventServer``: the server's face: publish, serve, replay, track every client.
 
 Threads: the server lives on one event loop (sse_nb's runtime thread unless mounted into an
 existing Tornado app). ``publish()`` may be called from any thread, that loop's thread included
@@ -10,28 +10,26 @@ The parts it composes, one module each: ``channels`` (numbering and the publish 
 ``admission`` (a stream let in: registered, its opening bytes written, subscribed, replayed),
 ``opening`` (a stream's first bytes), ``registry`` (clients and their close reasons),
 ``handler`` (HTTP checks, talking to this class through ``seam.StreamHost``), ``access`` and
-``cors`` (who is answered), ``binding`` and ``listener`` (the port), ``heartbeat``, ``hooks``,
-``loop``, and ``labhooks`` (the lab tools' face: ``play``, ``tap``, ``faults``). A log many
-processes share (``redis_log``) plugs in through ``shared.SharedLog``: it numbers the events and
-feeds subscribers itself, so the pipeline and admission hand those two jobs to it.
+``cors`` (who is answered), ``lifecycle`` (start, mount, stop: the port through ``binding``
+and ``listener``, the ``heartbeat``), ``hooks``, ``loop``, and ``labhooks`` (the lab tools'
+face: ``play``, ``tap``, ``faults``). A log many processes share (``redis_log``) plugs in
+through ``shared.SharedLog``: it numbers the events and feeds subscribers itself, so the
+pipeline and admission hand those two jobs to it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import tornado.httpserver
 import tornado.web
 
 from .._display import panel_bundle
 from ..protocol import check_retry
 from .access import HostPolicy, check_max_connections, check_token, warn_if_exposed
 from .admission import MAX_REPLAYS_IN_FLIGHT, Admission
-from .binding import addresses, bind, unbind
 from .channels import (
     CHANNEL_PATTERN,
     MAX_PENDING_EVENTS,
@@ -43,12 +41,11 @@ from .connection import MAX_QUEUED_BYTES, ClientInfo, Connection
 from .cors import CorsPolicy
 from .faults import Faults
 from .handler import EventStreamHandler
-from .heartbeat import Heartbeat
 from .hooks import Callback, Hooks
 from .labhooks import LabHooks
-from .listener import Listener
+from .lifecycle import FINAL_LINGER, Lifecycle
 from .log import DEFAULT_HISTORY, EventLog, open_log
-from .loop import CALL_TIMEOUT, LoopHandle
+from .loop import LoopHandle
 from .play import Player
 from .reasons import CloseReason
 from .registry import MAX_CLOSED_CLIENTS, ClientRegistry
@@ -58,7 +55,6 @@ from .tokens import mask_token, resolve_token
 
 __all__ = [
     "DEFAULT_HISTORY",
-    "FINAL_LINGER",
     "MAX_CLOSED_CLIENTS",
     "MAX_PENDING_EVENTS",
     "MAX_REPLAYS_IN_FLIGHT",
@@ -70,9 +66,6 @@ __all__ = [
 #: Longest ``publish()`` waits for the loop to catch up, so a stuck loop slows a publisher
 #: down but never hangs it.
 PUBLISH_WAIT = 5.0
-#: Seconds ``stop(final=True)`` keeps answering 204 before freeing the port: longer than a
-#: browser's default reconnection delay (a few seconds), so reconnecting clients hear "stop".
-FINAL_LINGER = 5.0
 
 
 class _DefaultHistory(int):
@@ -145,8 +138,7 @@ class EventServer(LabHooks):
         check_max_connections(max_connections)
         self.max_connections = max_connections
         self._hosts = HostPolicy(allowed_hosts)
-        self._listener: Listener | None = None
-        self.host, self._requested_port, self._port = host, port, None
+        self.host = host
         self.heartbeat, self.retry = heartbeat or None, retry
         self.token = resolve_token(token)
         self.queue_limit = queue_limit
@@ -156,7 +148,6 @@ class EventServer(LabHooks):
         self._log: EventLog = log
         # A log many processes share (Redis): it assigns ids and feeds subscribers by its tail.
         self._shared: SharedLog | None = log if isinstance(log, SharedLog) else None
-        self._reuse_port = reuse_port
         self._log_closed = False
         self._hooks = Hooks()
         self._pipeline = Pipeline(log, self._shared, on_drained=self._hooks.changed)
@@ -169,29 +160,32 @@ class EventServer(LabHooks):
         self.faults = Faults(
             self._loop, self._registry.open, self._log, self._restart, self._hooks.changed
         )
-        self._http: tornado.httpserver.HTTPServer | None = None
-        self._final = self._mounted = False
-        self._heartbeat = Heartbeat(self.heartbeat, self._pipeline.subscribers, self._listening)
-        self._background: set[asyncio.Future[None]] = set()
+        self._lifecycle = Lifecycle(
+            self._loop,
+            self._pipeline,
+            self._shared,
+            port=port,
+            reuse_port=reuse_port,
+            heartbeat=self.heartbeat,
+        )
 
     # -- properties ----------------------------------------------------------------------
 
     @property
     def port(self) -> int:
-        if self._port is None:
+        port = self._lifecycle.port
+        if port is None:
             raise RuntimeError("the server is not started; call start() first")
-        return self._port
-
-    def _listening(self) -> bool:
-        return self._http is not None or self._mounted
+        return port
 
     @property
     def running(self) -> bool:
-        return self._http is not None and not self._final
+        return self._lifecycle.running
 
     @property
     def name(self) -> str:
-        return self._name or (f"sse-{self._port}" if self._port else "sse")
+        port = self._lifecycle.port
+        return self._name or (f"sse-{port}" if port else "sse")
 
     @property
     def url(self) -> str:
@@ -249,7 +243,7 @@ class EventServer(LabHooks):
 
     def accepting(self, channel: str) -> bool:
         """False once the channel is closed or the server stopped for good (answer 204)."""
-        if self._final:
+        if self._lifecycle.final:
             return False
         ch = self._pipeline.channels.get(channel)
         return ch is None or not ch.closed
@@ -370,95 +364,30 @@ class EventServer(LabHooks):
         Call it on the thread whose loop runs ``app`` (or pass that ``loop``); ``url`` and
         ``start()`` do not apply, the app's own server decides where it listens.
         """
-        if self._http is not None:
-            raise RuntimeError("the server is already started on its own port")
-        if loop is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                raise RuntimeError(
-                    "mount() needs the app's event loop: call it from that loop or pass loop="
-                ) from None
-        self._loop.loop = loop
-        self._mounted = True
-        app.add_handlers(r".*$", self.handlers(prefix))
-        loop.call_soon_threadsafe(self._heartbeat.start, loop)
-        if self._shared is not None:
-            loop.call_soon_threadsafe(self._shared.attach, self._pipeline, loop)
+        self._lifecycle.mount(app, self.handlers(prefix), loop)
 
     def start(self) -> EventServer:
         """Listen (idempotent); the server runs on sse_nb's runtime thread."""
-        if self._mounted:
-            raise RuntimeError("this server is mounted into an existing Tornado app")
-        if self._final:
-            raise RuntimeError("this server was stopped for good (stop(final=True))")
-        self._loop.call(self._start_on_loop)
+        handlers = self.handlers() + self._player.handlers(self.token)
+        if self._lifecycle.start(handlers, self.host, self.max_connections):
+            warn_if_exposed(self.name, self.addresses, self.token)
         return self
-
-    def _start_on_loop(self) -> None:
-        if self._http is not None:
-            return
-        self._http, self._listener = bind(
-            self.handlers() + self._player.handlers(self.token),
-            self.host,
-            self._requested_port,
-            reuse_port=self._reuse_port,
-            max_connections=self.max_connections,
-        )
-        self._port = self._listener.sockets[0].getsockname()[1]
-        self._heartbeat.start(self._loop.get())
-        if self._shared is not None:
-            self._shared.attach(self._pipeline, self._loop.get())
-        warn_if_exposed(self.name, self.addresses, self.token)
 
     @property
     def addresses(self) -> list[str]:
         """The ``host:port`` addresses really listened on (``0.0.0.0``: every interface)."""
-        return addresses(self._listener)
+        return self._lifecycle.addresses()
 
     def stop(self, final: bool = False, linger: float | None = None) -> None:
         """Stop: free the port and end every connection (reason "server stopped").
 
         A plain stop ends streams the way a restart would: browsers reconnect (and resume once a
         server listens again). ``final=True`` stops for good: for ``linger`` seconds (default
-        :data:`FINAL_LINGER`) every (re)connect is answered 204 No Content so clients stop
-        trying, then the port is freed; called from another thread, ``stop`` waits for that.
+        :data:`~sse_nb.server.lifecycle.FINAL_LINGER`) every (re)connect is answered 204 No
+        Content so clients stop trying, then the port is freed; called from another thread,
+        ``stop`` waits for that.
         """
-        if final:
-            self._final = True
-        linger = FINAL_LINGER if linger is None else linger
-        done = threading.Event()
-
-        def stop_on_loop() -> None:
-            if self._pipeline.pending:
-                self._pipeline.drain()
-            for conn in self._pipeline.subscribers():
-                conn.close(CloseReason.SERVER_STOPPED)
-            if self._shared is not None:
-                self._shared.detach()  # ends pending joins too
-            self._heartbeat.stop()
-            if final and linger > 0 and self._http is not None:
-
-                def free_port() -> None:
-                    self._close_listener()
-                    done.set()
-
-                self._loop.get().call_later(linger, free_port)
-            else:
-                self._close_listener()
-                done.set()
-
-        self._loop.call(stop_on_loop)
-        if not self._loop.here():
-            done.wait(linger + CALL_TIMEOUT)
-
-    def _close_listener(self) -> None:
-        http, self._http = self._http, None
-        if http is None:
-            return
-        task = unbind(http, self._listener)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._lifecycle.stop(final, FINAL_LINGER if linger is None else linger)
 
     def close(self) -> None:
         """Stop and release the log (files, connections); idempotent."""
@@ -477,7 +406,7 @@ class EventServer(LabHooks):
         self.close()
 
     def __repr__(self) -> str:
-        where = self.url if self._port else "not started"
+        where = self.url if self._lifecycle.port else "not started"
         token = f" token={mask_token(self.token)}" if self.token else ""
         return f"<EventServer {self.name} {where}{token} published={self._pipeline.count}>"
 

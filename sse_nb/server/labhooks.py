@@ -14,6 +14,7 @@ from typing import Protocol
 from ..protocol.recording import Recording
 from .admission import Admission
 from .faults import Answer, Faults
+from .lifecycle import Lifecycle
 from .loop import LoopHandle
 from .play import PLAY_PREFIX, Player
 
@@ -26,7 +27,7 @@ class _Server(Protocol):
     _loop: LoopHandle
     _admission: Admission
     _player: Player
-    _requested_port: int
+    _lifecycle: Lifecycle
     faults: Faults
 
     @property
@@ -77,5 +78,5 @@ class LabHooks:
         """Stop and start again on the same port (``faults.restart``)."""
         port = self.port
         self.stop()
-        self._requested_port = port
+        self._lifecycle.requested_port = port
         self.start()

@@ -36,7 +36,7 @@ def main() -> None:
     ticker.start()
     for line in sys.stdin:
         if line.strip() == "stats":
-            listener = server._listener
+            listener = server._lifecycle.listener
             assert listener is not None
             stats = {"open": listener.open, "refused": listener.refused}
             print(json.dumps(stats), flush=True)

@@ -131,7 +131,10 @@ def test_connections_beyond_the_cap_get_503_with_retry_after() -> None:
         assert f"Retry-After: {RETRY_AFTER}".encode() in refused.head
         refused.sock.close()
         readers[0].sock.close()
-        wait_until(lambda: srv._listener is not None and srv._listener.open == 2, what="freed")
+        wait_until(
+            lambda: srv._lifecycle.listener is not None and srv._lifecycle.listener.open == 2,
+            what="freed",
+        )
         again = StreamReader(open_stream(srv.port))
         assert again.read_head() == 200
         for r in [*readers[1:], again]:
