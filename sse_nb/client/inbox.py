@@ -76,9 +76,12 @@ class AsyncInbox:
 
     @property
     def full(self) -> bool:
+        """Someone iterates and ``MAX_BUFFERED_EVENTS`` wait: the reader pauses (backpressure)."""
         return self._iterating and self._count >= MAX_BUFFERED_EVENTS
 
     def put(self, events: list[Event]) -> None:
+        """Keep a chunk for the consumer; with no consumer, drop (and count) the oldest beyond
+        ``MAX_BUFFERED_EVENTS``."""
         pending = self._pending
         pending.append(events)
         self._count += len(events)
@@ -90,10 +93,12 @@ class AsyncInbox:
         self._wake()
 
     async def room(self) -> None:
+        """Return once the consumer has taken every buffered event (the reader's pause)."""
         self._room = anyio.Event()
         await self._room.wait()
 
     def state_changed(self, state: ReadyState, error: BaseException | None) -> None:
+        """Once CLOSED, a waiting consumer gets ``SourceClosed`` (or ``error``, once)."""
         self._closed = state is ReadyState.CLOSED
         if self._closed:
             self._error, self._raised = error, False

@@ -119,6 +119,7 @@ class AsyncEventSource(Tapped):
         self._client = opts["client"]
         self._last_event_id = opts["last_event_id"] or ""
         self._retry_ms: int | None = None
+        #: Reconnect attempts so far: after lost connections, and ``reconnect()`` calls.
         self.reconnects = 0
         #: Byte taps (raw bytes, for lab tools) and the ``pause_reading`` deadline.
         self.taps = Taps(url)
@@ -165,6 +166,7 @@ class AsyncEventSource(Tapped):
 
     @property
     def events_received(self) -> int:
+        """Events delivered so far, across reconnects (duplicates of a replay not counted)."""
         return self._delivery.events_received
 
     @property

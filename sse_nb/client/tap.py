@@ -66,6 +66,7 @@ class Recorder:
             self._write(chunk_line(t, wire.data))
 
     def close(self) -> None:
+        """Stop recording and close the file (idempotent); what was written stays playable."""
         if self.unsubscribe is not None:
             self.unsubscribe()
         with self._lock:

@@ -485,6 +485,7 @@ class Doctor:
 
     @property
     def done(self) -> bool:
+        """Whether every route has a verdict (or the page timed out): ``report`` is complete."""
         return self._done.is_set()
 
     @property

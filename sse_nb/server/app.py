@@ -173,6 +173,7 @@ class EventServer(LabHooks):
 
     @property
     def port(self) -> int:
+        """The port listened on (the free one chosen for ``port=0``); after ``start()`` only."""
         port = self._lifecycle.port
         if port is None:
             raise RuntimeError("the server is not started; call start() first")
@@ -180,10 +181,12 @@ class EventServer(LabHooks):
 
     @property
     def running(self) -> bool:
+        """Listening on its own port, and not stopped for good (a mounted server: False)."""
         return self._lifecycle.running
 
     @property
     def name(self) -> str:
+        """How panels, logs and the magics call it: ``name=``, else ``sse-<port>``."""
         port = self._lifecycle.port
         return self._name or (f"sse-{port}" if port else "sse")
 

@@ -130,6 +130,7 @@ class EventStreamHandler(tornado.web.RequestHandler):
     """Serves ``/events`` and ``/events/<channel>`` for one server (a :class:`StreamHost`)."""
 
     def initialize(self, server: StreamHost, channel: str | None = None) -> None:
+        """Tornado's per-route arguments: the server, and the channel if the route fixes one."""
         self.server = server
         self.fixed_channel = channel
 
@@ -248,6 +249,7 @@ class EventStreamHandler(tornado.web.RequestHandler):
         self.finish()
 
     async def get(self, channel: str | None = None) -> None:
+        """Open the stream of ``channel`` (the route's own, or ``default``) and keep it."""
         await self._stream(channel)
 
     async def post(self, channel: str | None = None) -> None:

@@ -189,16 +189,20 @@ class MemoryLog:
         return ring
 
     def append(self, channel: str, event: StoredEvent) -> None:
+        """Keep ``event`` in the channel's ring; the oldest beyond ``history`` is forgotten."""
         self._ring(channel).append(event)
 
     def commit(self) -> None:
         """Nothing to do: memory is as durable as it gets."""
 
     def last(self, channel: str) -> StoredEvent | None:
+        """The newest event of ``channel`` (``None``: nothing published there yet)."""
         ring = self._rings.get(channel)
         return ring.get(ring.last) if ring is not None and ring.last else None
 
     def replay(self, channel: str, after: str | None) -> Replay:
+        """Everything held after id ``after``, with the gap flag when ``after`` is not held
+        (``None``: everything held, no gap); finding the start is one dict lookup."""
         ring = self._rings.get(channel)
         if ring is None:
             return Replay([], 0, None, after is not None, None)
@@ -213,6 +217,7 @@ class MemoryLog:
         return ring.trim(keep) if ring is not None else 0
 
     def close(self) -> None:
+        """Forget every event (memory holds nothing else to release)."""
         self._rings.clear()
 
 
@@ -304,6 +309,7 @@ class SQLiteLog(MemoryLog):
             raise EventLogError(f"cannot read the event log {self.path}: {exc}") from None
 
     def append(self, channel: str, event: StoredEvent) -> None:
+        """Keep ``event`` in memory at once; it reaches the file at the next :meth:`commit`."""
         super().append(channel, event)
         rows = self._unwritten.get(channel)
         if rows is None:

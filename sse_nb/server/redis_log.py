@@ -247,6 +247,7 @@ class RedisEventLog:
     # -- the EventLog interface (read-only here: ids are Redis's) ------------------------
 
     def append(self, channel: str, event: StoredEvent) -> None:
+        """Refused: Redis assigns the ids, so events go in through :meth:`publish`."""
         raise TypeError(
             "a RedisEventLog assigns ids itself: publish with EventServer.publish() or "
             "RedisPublisher.publish()"
@@ -294,6 +295,7 @@ class RedisEventLog:
         return int(dropped)
 
     def close(self) -> None:
+        """Stop the tails and close both connections to Redis; the streams stay for others."""
         self.detach()
         self.publisher.close()
 
@@ -301,12 +303,17 @@ class RedisEventLog:
 
     @property
     def published(self) -> int:
+        """Events this process appended (other processes' are not counted)."""
         return self.publisher.published
 
     def publish(self, channel: str, data: str, event: str | None, id: str | None) -> str:
+        """``XADD`` one event; returns the stream id Redis gave it (``LogUnavailable`` when
+        Redis does not answer)."""
         return self.publisher.append(channel, data, event, id)
 
     def last_id(self, channel: str) -> str | None:
+        """The newest id this process has seen for ``channel``, by its tail or its own
+        ``XADD`` (``None``: none yet)."""
         tail = self._tails.get(channel)
         known = [
             i
@@ -316,6 +323,8 @@ class RedisEventLog:
         return max(known, key=lambda i: parse_stream_id(i) or (0, 0)) if known else None
 
     def attach(self, host: LogHost, loop: asyncio.AbstractEventLoop) -> None:
+        """Start feeding ``host`` on ``loop`` (the server's); tails start as channels are
+        joined. Idempotent."""
         if self._host is not None:
             return
         rd = redis_module()
@@ -346,6 +355,8 @@ class RedisEventLog:
                 self._spawn(client.aclose())
 
     def join(self, channel: str, resume: str | None, conn: Connection, ready: Ready) -> None:
+        """Read ``conn``'s replay after ``resume`` and call ``ready(replay)`` in the loop step
+        where it may go live, so nothing the tail delivers meanwhile is lost or repeated."""
         tail = self._tail(channel)
         joiner = _Joiner(conn, resume, ready)
         tail.joiners.append(joiner)

@@ -30,6 +30,7 @@ class Ticker:
         self._thread = threading.Thread(target=self._run, name="sse-nb-ticker", daemon=True)
 
     def start(self) -> Ticker:
+        """Start ticking (the first event comes one ``period`` later); returns the ticker."""
         self._thread.start()
         return self
 
@@ -40,6 +41,7 @@ class Ticker:
             self.server.publish(json.dumps({"tick": self.count}), event=TICK_EVENT)
 
     def stop(self) -> None:
+        """Stop ticking and wait (at most ``STOP_TIMEOUT`` s) for the thread to end."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(STOP_TIMEOUT)

@@ -214,6 +214,8 @@ class BrowserEventSource:
 
     @property
     def error(self) -> str:
+        """The page's last ``error`` event in words, as last reported: "connection failed"
+        (closed for good) or "connection lost; the browser reconnects"; ``""`` once open."""
         return str(self.view.error)
 
     @property
