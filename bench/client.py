@@ -1,8 +1,9 @@
 """Client receive speed: events/s end to end over loopback, sse_nb against httpx-sse.
 
 One command: ``python bench/client.py``. It starts a small Tornado server in a subprocess that
-streams N pre-encoded events as fast as it can, in writes of 64 KiB (a fast producer) and of
-4 KiB (a trickle of small chunks), then has each client read the whole stream from it, several
+streams N pre-encoded events as fast as it can, in writes of 64 KiB (a fast producer), of
+4 KiB (a trickle of small chunks), and with each event in its own HTTP chunk (a live stream's
+shape, a quarter of the events), then has each client read the whole stream from it, several
 rounds, in one run:
 
 - ``sse_nb.AsyncEventSource`` (httpx + anyio, with its parser, dedupe, history and buffer);
@@ -32,18 +33,40 @@ import httpx
 #: Events per stream: enough that a run lasts about a second per client.
 DEFAULT_EVENTS = 200_000
 #: Bytes per server write (and HTTP chunk): a fast producer writes many events at once; a
-#: slower one sends small chunks, where per-chunk costs weigh more.
-WRITE_SIZES = (64 * 1024, 4 * 1024)
+#: slower one sends small chunks, where per-chunk costs weigh more. ``ONE_PER_CHUNK``: each
+#: event its own HTTP chunk, the shape of a live stream (a server writes each event as it is
+#: published), where every client pays its HTTP library's cost per chunk once per event.
+ONE_PER_CHUNK = 0
+WRITE_SIZES = (64 * 1024, 4 * 1024, ONE_PER_CHUNK)
+#: The one-per-chunk stream is this share of the events: it is read several times slower.
+ONE_PER_CHUNK_SHARE = 4
 ROUNDS = 3
 
 
-def encoded_events(n: int) -> bytes:
+def event_list(n: int) -> list[bytes]:
     from sse_nb.protocol import encode_event
 
-    return b"".join(
+    return [
         encode_event(json.dumps({"n": i, "text": "the quick brown fox"}), id=str(i + 1))
         for i in range(n)
-    )
+    ]
+
+
+def encoded_events(n: int) -> bytes:
+    return b"".join(event_list(n))
+
+
+def one_per_chunk(n: int) -> bytes:
+    """A chunked body (RFC 9112 section 7.1) with one event per chunk, and its last chunk."""
+    return b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in event_list(n)) + b"0\r\n\r\n"
+
+
+def events_in(write: int, n: int) -> int:
+    return n // ONE_PER_CHUNK_SHARE if write == ONE_PER_CHUNK else n
+
+
+def label(write: int) -> str:
+    return "1 ev" if write == ONE_PER_CHUNK else f"{write // 1024} K"
 
 
 def serve(n: int) -> None:
@@ -55,14 +78,31 @@ def serve(n: int) -> None:
 
     payload = encoded_events(n)
     pieces = {
-        size: [payload[i : i + size] for i in range(0, len(payload), size)] for size in WRITE_SIZES
+        size: [payload[i : i + size] for i in range(0, len(payload), size)]
+        for size in WRITE_SIZES
+        if size
     }
+    framed = one_per_chunk(events_in(ONE_PER_CHUNK, n))
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
 
     class Stream(tornado.web.RequestHandler):
         async def get(self) -> None:
+            write = int(self.get_argument("write"))
+            if write == ONE_PER_CHUNK:
+                # Framed beforehand and sent in large writes: the server costs nothing per
+                # chunk, so the figure is the client's.
+                stream = self.detach()
+                await stream.write(head)
+                for i in range(0, len(framed), 64 * 1024):
+                    await stream.write(framed[i : i + 64 * 1024])
+                stream.close()
+                return
             self.set_header("Content-Type", "text/event-stream")
             self.set_header("Cache-Control", "no-cache")
-            for piece in pieces[int(self.get_argument("write"))]:
+            for piece in pieces[write]:
                 self.write(piece)
                 await self.flush()
 
@@ -137,6 +177,13 @@ def run_parser(payload: bytes, write_size: int) -> int:
     return count
 
 
+def run_parser_each(events: list[bytes]) -> int:
+    from sse_nb.protocol import EventParser
+
+    feed = EventParser().feed
+    return sum(len(feed(e)) for e in events)
+
+
 def timed(fn: Any, *args: Any) -> tuple[float, int]:
     t0 = time.perf_counter()
     count = fn(*args)
@@ -160,25 +207,32 @@ def main() -> None:
         text=True,
     )
     payload = encoded_events(n)
+    each = event_list(events_in(ONE_PER_CHUNK, n))
     best: dict[tuple[int, str], float] = {}
     try:
         assert proc.stdout is not None
         port = int(proc.stdout.readline())
         for write in WRITE_SIZES:
             url = f"http://127.0.0.1:{port}/events?write={write}"
+            m = events_in(write, n)
+            parse: Any = (
+                (lambda: run_parser_each(each))
+                if write == ONE_PER_CHUNK
+                else (lambda w=write: run_parser(payload, w))
+            )
             clients: dict[str, Any] = {
-                "sse_nb AsyncEventSource": lambda u=url: asyncio.run(run_sse_nb(u, n)),
-                "httpx-sse + httpx": lambda u=url: asyncio.run(run_httpx_sse(u, n)),
-                "sse_nb EventSource (sync)": lambda u=url: run_sse_nb_sync(u, n),
-                "httpx-sse sync iter_sse": lambda u=url: run_httpx_sse_sync(u, n),
-                "EventParser alone (no I/O)": lambda w=write: run_parser(payload, w),
+                "sse_nb AsyncEventSource": lambda u=url, m=m: asyncio.run(run_sse_nb(u, m)),
+                "httpx-sse + httpx": lambda u=url, m=m: asyncio.run(run_httpx_sse(u, m)),
+                "sse_nb EventSource (sync)": lambda u=url, m=m: run_sse_nb_sync(u, m),
+                "httpx-sse sync iter_sse": lambda u=url, m=m: run_httpx_sse_sync(u, m),
+                "EventParser alone (no I/O)": parse,
             }
-            asyncio.run(run_httpx_sse(url, n))  # warm the server up
+            asyncio.run(run_httpx_sse(url, m))  # warm the server up
             for _ in range(args.rounds):
                 for name, fn in clients.items():
                     seconds, count = timed(fn)
-                    if count != n:
-                        raise SystemExit(f"{name} received {count} of {n} events")
+                    if count != m:
+                        raise SystemExit(f"{name} received {count} of {m} events")
                     best[write, name] = min(best.get((write, name), float("inf")), seconds)
     finally:
         proc.terminate()
@@ -186,18 +240,19 @@ def main() -> None:
 
     size = len(payload)
     print(f"{n} events ({size / 1e6:.1f} MB) over loopback, best of {args.rounds} rounds")
+    print(f"(1 ev: {events_in(ONE_PER_CHUNK, n)} events, each in its own HTTP chunk)")
     print(f"{'write':>6}  {'client':<28} {'seconds':>8} {'events/s':>11} {'MB/s':>7}")
     for (write, name), seconds in best.items():
+        m = events_in(write, n)
         print(
-            f"{write // 1024:>4} K  {name:<28} {seconds:>8.3f} {n / seconds:>11,.0f} "
-            f"{size / seconds / 1e6:>7.1f}"
+            f"{label(write):>6}  {name:<28} {seconds:>8.3f} {m / seconds:>11,.0f} "
+            f"{size * m / n / seconds / 1e6:>7.1f}"
         )
     for write in WRITE_SIZES:
         ratio = best[write, "httpx-sse + httpx"] / best[write, "sse_nb AsyncEventSource"]
         sync = best[write, "httpx-sse sync iter_sse"] / best[write, "sse_nb EventSource (sync)"]
         print(
-            f"{write // 1024:>4} K writes: sse_nb / httpx-sse = {ratio:.2f}x async, "
-            f"{sync:.2f}x sync"
+            f"{label(write):>6} writes: sse_nb / httpx-sse = {ratio:.2f}x async, {sync:.2f}x sync"
         )
 
 
