@@ -139,6 +139,22 @@ def test_nginx_that_replaces_accept_is_reported_as_a_wrong_accept(
     assert result.returncode == 1
 
 
+def test_nginx_that_sets_a_wildcard_accept_is_reported_with_the_proxy_route_warning(
+    server: EventServer, tmp_path: Path
+) -> None:
+    nginx = start_nginx(tmp_path, server.port, directives=('proxy_set_header Accept "*/*";',))
+    try:
+        result = doctor(nginx.url + "events")
+    finally:
+        stop_nginx(nginx)
+    assert "ok  connection: HTTP 200, text/event-stream" in result.stdout
+    finding, fix = accept_rows(result.stdout)
+    assert finding.startswith("FIX Accept: the request reached the server with Accept '*/*'")
+    assert "only through a wildcard" in finding
+    assert "remove `proxy_set_header Accept ...`" in fix
+    assert result.returncode == 1
+
+
 def test_a_server_that_does_not_say_what_accept_reached_it_is_no_finding(odd: OddServer) -> None:
     report = check_url(odd.url("/heartbeats"), seconds=1.0)
     found = {f.topic: f for f in report.findings}
