@@ -71,6 +71,8 @@ class ThreadInbox:
     # -- the runtime thread's side -----------------------------------------------------------
 
     def put(self, events: list[Event]) -> None:
+        """Keep a chunk for the reading thread (runtime thread; never blocks it); beyond
+        ``MAX_PENDING_EVENTS`` the oldest are dropped and counted."""
         with self._cond:
             chunks = self._chunks
             chunks.append(events)
@@ -90,6 +92,7 @@ class ThreadInbox:
         """Never awaited: ``full`` is always false."""
 
     def state_changed(self, state: ReadyState, error: BaseException | None) -> None:
+        """Once CLOSED, a waiting reader gets ``SourceClosed`` (or ``error``, once)."""
         with self._cond:
             self._closed = state is ReadyState.CLOSED
             if self._closed:
@@ -185,6 +188,7 @@ class EventSource(Tapped):
 
     @property
     def url(self) -> str:
+        """The stream's URL (a server object given instead is read as its ``url``)."""
         return self._source.url
 
     @property
@@ -219,10 +223,12 @@ class EventSource(Tapped):
 
     @property
     def events_received(self) -> int:
+        """Events delivered so far, across reconnects (duplicates of a replay not counted)."""
         return self._source.events_received
 
     @property
     def reconnects(self) -> int:
+        """Reconnect attempts so far: after lost connections, and ``reconnect()`` calls."""
         return self._source.reconnects
 
     @property
