@@ -1,6 +1,6 @@
 """Benchmark plots: runs small sweeps and draws docs/img/bench-*.png (matplotlib, bench only).
 
-One command: ``python bench/plots.py`` (about 3 minutes; ``--only parse`` etc.
+One command: ``python bench/plots.py`` (about 6 minutes; ``--only parse`` etc.
 for one figure, ``--quick`` for a smoke run). Every figure is measured by this script when it
 runs, with the code of the other benchmarks imported, so the plots never drift from them:
 
@@ -14,7 +14,13 @@ runs, with the code of the other benchmarks imported, so the plots never drift f
   single points are noisy, the trend is the message;
 * ``bench-replay.png``: time for a client reconnecting with ``Last-Event-ID`` to receive all of
   N missed events (1,000 to 100,000), connect to last byte, best of 3; ``EventServer`` on sse_nb's
-  runtime thread in this process, the raw client of ``bench/fanout.py``.
+  runtime thread in this process, the raw client of ``bench/fanout.py``;
+* ``bench-redis.png``: the in-memory log against the Redis log in one process and in two workers
+  (``bench/fanout.py``'s ``sse_nb``, ``redis``, ``redis_w2``, on a ``redis-server`` this script
+  starts): publish→receive p50/p99 at 1,000 clients × 10 events/s (fan-out's (b) "10/s" phase,
+  median of its rounds) and RSS per idle connection at 1,000 and 10,000 idle clients (10,000:
+  the two workers and the in-memory log only, each in a fresh process). Skipped when
+  redis-server or the ``redis`` package is absent.
 
 Tables of the same figures are printed (Markdown) for ``docs/benchmarks.md``.
 """
@@ -25,6 +31,7 @@ import argparse
 import asyncio
 import os
 import random
+import resource
 import sys
 import time
 from pathlib import Path
@@ -55,6 +62,16 @@ MISSED = (1_000, 3_000, 10_000, 30_000, 100_000)
 REPLAY_ROUNDS = 3
 SERVER_NAMES = {"sse_nb": "sse_nb", "starlette": "sse-starlette", "tornado": "plain Tornado"}
 COLORS = {"sse_nb": "#1f77b4", "starlette": "#d62728", "tornado": "#2ca02c", "httpx-sse": "#d62728"}
+LOG_NAMES = {"sse_nb": "in-memory log", "redis": "Redis, 1 process", "redis_w2": "Redis, 2 workers"}
+LOG_COLORS = {"sse_nb": "#1f77b4", "redis": "#d62728", "redis_w2": "#ff7f0e"}
+#: Idle clients of the Redis figure's RSS panel; the largest only for the logs meant to hold it.
+IDLE_COUNTS = (1_000, 10_000)
+BIG_IDLE_KINDS = ("sse_nb", "redis_w2")
+#: Descriptors a process needs beyond its sockets (interpreter, pipes, Redis connections).
+NOFILE_MARGIN = 1_024
+#: The goals the Redis log is held to: p99 within 2x the in-memory log's, RSS per idle client.
+P99_GOAL_RATIO = 2.0
+RSS_GOAL_KIB = 16.0
 
 
 def stamp() -> str:
@@ -242,6 +259,108 @@ def plot_replay(rows: list[dict[str, Any]]) -> Path:
     return save(fig, "bench-replay.png")
 
 
+# -- Redis log ------------------------------------------------------------------------------
+
+
+async def redis_figures(
+    clients: int, idle: tuple[int, ...], rounds: int, seconds: float
+) -> dict[str, Any]:
+    """One run of the three logs: idle RSS first on fresh servers, then the 10 ev/s rounds."""
+    redis_server = fanout.RedisServer()
+    redis_server.start()
+    os.environ[fanout.REDIS_URL_ENV] = redis_server.url
+    os.environ[fanout.PREFIX_ENV] = f"plots{os.getpid()}"
+    rows: dict[str, Any] = {kind: {"rss": {}, "rounds": []} for kind in LOG_NAMES}
+    try:
+        await idle_rss(list(LOG_NAMES), idle[0], rows)
+        servers = [fanout.ServerProcess(kind) for kind in LOG_NAMES]
+        try:
+            for server in servers:
+                await server.start()
+            for r in range(rounds):  # interleaved, as fanout.py's (b), so noise falls on all
+                for server in servers:
+                    print(
+                        f"  {server.kind}: {clients:,} clients at 10 ev/s, round {r + 1}",
+                        flush=True,
+                    )
+                    res = await fanout.run_delivery(server, clients, int(10 * seconds), 10.0)
+                    rows[server.kind]["rounds"].append(res)
+        finally:
+            for server in servers:
+                await server.stop()
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        for n in idle[1:]:
+            if soft < n + NOFILE_MARGIN:
+                print(f"  skipped {n:,} idle: open-file limit {soft:,} < {n + NOFILE_MARGIN:,}")
+            else:
+                await idle_rss(list(BIG_IDLE_KINDS), n, rows)
+    finally:
+        redis_server.stop()
+    for row in rows.values():
+        row["b10"] = fanout.median_round(row["rounds"])
+    print_redis_table(rows, idle)
+    return rows
+
+
+async def idle_rss(kinds: list[str], n: int, rows: dict[str, Any]) -> None:
+    """RSS per idle connection with ``n`` clients, each log in a fresh server process."""
+    for kind in kinds:
+        server = fanout.ServerProcess(kind)
+        try:
+            await server.start()
+            print(f"  {kind}: {n:,} idle clients ...", flush=True)
+            rss, clients, _ = await fanout.run_idle_rss(server, n)
+            rows[kind]["rss"][n] = rss / 1024
+            fanout.close_all(clients)
+        finally:
+            await server.stop()
+
+
+def print_redis_table(rows: dict[str, Any], idle: tuple[int, ...]) -> None:
+    base = rows["sse_nb"]["b10"]["p99"]
+    rss_heads = "".join(f" KiB/idle conn, {n:,} idle |" for n in idle)
+    print(f"\n| log | 10 ev/s p50 ms | p99 ms | p99 / in-memory |{rss_heads}")
+    print("|---|---:|---:|---:|" + "---:|" * len(idle))
+    for kind, row in rows.items():
+        b10 = row["b10"]
+        flag = "" if b10["complete"] else " (incomplete)"
+        rss = "".join(f" {row['rss'][n]:.1f} |" if n in row["rss"] else " - |" for n in idle)
+        print(
+            f"| {LOG_NAMES[kind]} | {b10['p50']:.1f} | {b10['p99']:.1f}{flag} | "
+            f"{b10['p99'] / base:.2f}x |{rss}"
+        )
+
+
+def plot_redis(rows: dict[str, Any], clients: int, idle: tuple[int, ...]) -> Path:
+    fig, (lat, mem) = plt.subplots(1, 2, figsize=(11, 4))
+    width = 0.8 / len(rows)
+    for i, (kind, row) in enumerate(rows.items()):
+        offset = (i - (len(rows) - 1) / 2) * width
+        style = {"width": width, "color": LOG_COLORS[kind], "label": LOG_NAMES[kind]}
+        values = [row["b10"]["p50"], row["b10"]["p99"]]
+        bars = lat.bar([x + offset for x in (0, 1)], values, **style)
+        lat.bar_label(bars, fmt="%.1f", fontsize=8)
+        sizes = [n for n in idle if n in row["rss"]]
+        xs = [idle.index(n) + offset for n in sizes]
+        bars = mem.bar(xs, [row["rss"][n] for n in sizes], **style)
+        mem.bar_label(bars, fmt="%.1f", fontsize=8)
+    goal = P99_GOAL_RATIO * rows["sse_nb"]["b10"]["p99"]
+    lat.hlines(goal, 0.55, 1.45, colors="k", linestyles="--", label="goal: 2× in-memory p99")
+    lat.set_xticks([0, 1], ["p50", "p99"])
+    lat.set_ylabel("publish → receive, ms")
+    lat.set_title(f"latency, {clients:,} clients × 10 events/s", fontsize=10)
+    mem.axhline(RSS_GOAL_KIB, color="k", linestyle="--", label=f"goal: {RSS_GOAL_KIB:g} KiB")
+    mem.set_xticks(range(len(idle)), [f"{n:,} idle clients" for n in idle])
+    mem.set_ylabel("server RSS per idle connection, KiB")
+    mem.set_title("memory per idle connection (RSS of all workers)", fontsize=10)
+    for ax in (lat, mem):
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Redis log vs in-memory log  ({stamp()})", fontsize=10)
+    fig.tight_layout()
+    return save(fig, "bench-redis.png")
+
+
 def plain_log_axes(ax: Any, xticks: tuple[int, ...]) -> None:
     """Log axes labelled with plain numbers (``1,000``, not ``10^3``) at the measured points."""
     ax.set_xscale("log")
@@ -264,12 +383,12 @@ def save(fig: Any, name: str) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["parse", "fanout", "replay"], action="append")
+    ap.add_argument("--only", choices=["parse", "fanout", "replay", "redis"], action="append")
     ap.add_argument("--quick", action="store_true", help="smaller sweeps, for a smoke run")
     ap.add_argument("--reps", type=int, default=3, help="parser repetitions (best kept)")
     args = ap.parse_args()
     fanout.raise_nofile()
-    which = args.only or ["parse", "fanout", "replay"]
+    which = args.only or ["parse", "fanout", "replay", "redis"]
     print(f"# benchmark plots, {stamp()}")
     if "parse" in which:
         plot_parse(parse_figures(args.quick, 1 if args.quick else args.reps))
@@ -279,6 +398,15 @@ def main() -> None:
     if "replay" in which:
         missed = MISSED[:3] if args.quick else MISSED
         plot_replay(asyncio.run(replay_figures(missed, 1 if args.quick else REPLAY_ROUNDS)))
+    if "redis" in which:
+        if why := fanout.redis_available():
+            print(f"skipped bench-redis.png: {why}")
+        else:
+            clients = fanout.CLIENTS // (10 if args.quick else 1)
+            idle = tuple(n // (10 if args.quick else 1) for n in IDLE_COUNTS)
+            rounds, seconds = (1, 2.0) if args.quick else (fanout.ROUNDS, fanout.RATE_SECONDS)
+            rows = asyncio.run(redis_figures(clients, idle, rounds, seconds))
+            plot_redis(rows, clients, idle)
 
 
 if __name__ == "__main__":
