@@ -353,9 +353,11 @@ def plot_redis(rows: dict[str, Any], clients: int, idle: tuple[int, ...]) -> Pat
     mem.set_xticks(range(len(idle)), [f"{n:,} idle clients" for n in idle])
     mem.set_ylabel("server RSS per idle connection, KiB")
     mem.set_title("memory per idle connection (RSS of all workers)", fontsize=10)
+    mem.set_ylim(0, RSS_GOAL_KIB * 1.75)  # room above the goal line for the legend
     for ax in (lat, mem):
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(fontsize=8)
+    lat.legend(fontsize=8)
+    mem.legend(fontsize=8, loc="upper left", ncol=2)
     fig.suptitle(f"Redis log vs in-memory log  ({stamp()})", fontsize=10)
     fig.tight_layout()
     return save(fig, "bench-redis.png")
