@@ -5,7 +5,7 @@ from __future__ import annotations
 from sse_nb import EventServer, EventSource
 from sse_nb.lab import WireView, wait_until
 from sse_nb.lab.wire import WireRows, escape_bytes
-from sse_nb.protocol import trace
+from sse_nb.protocol import ReconnectPolicy, trace
 from sse_nb.protocol.recording import Recording, Response
 
 #: A stream with everything a wire view must make visible.
@@ -30,7 +30,8 @@ def test_client_rows_show_each_chunk_and_each_decision() -> None:
     with EventServer(heartbeat=None) as server:
         server.start()
         url = server.play(awkward_recording(), speed=None)
-        es = EventSource(url)
+        # No reconnect: a second play of the recording would add its events to the history.
+        es = EventSource(url, reconnect=ReconnectPolicy(max_attempts=0))
         view = WireView(es)
         try:
             wait_until(lambda: es.events_received >= 2, 20, what="two events")
