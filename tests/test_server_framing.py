@@ -233,8 +233,17 @@ def test_chunks_stay_whole_when_a_slow_reader_makes_writes_partial_and_queue() -
             wait_until(lambda: server.clients, what="client registered")
             conn = server._registry.get("slow")
             assert conn is not None
-            for i in range(count):
-                server.publish(f"{i:04d}" + "x" * 10_000)
+            # In steps, each handed over (or queued) before the next: published at once, all
+            # 800 may reach the loop's first drain and go out as one partial write, with
+            # nothing left to queue behind it.
+            step = 20
+            for start in range(0, count, step):
+                for i in range(start, start + step):
+                    server.publish(f"{i:04d}" + "x" * 10_000)
+                wait_until(
+                    lambda n=start + step: conn.events_sent >= n or conn.queued_bytes > 0,
+                    what="a step handed to the socket or queued",
+                )
             wait_until(lambda: conn.queued_bytes > 0, what="writes queued behind a slow reader")
             head, decoder = start_decoding(sock)
             assert b"Transfer-Encoding: chunked" in head

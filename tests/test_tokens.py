@@ -193,6 +193,8 @@ def test_cli_serve_token_auto_writes_a_private_file_and_prints_it_masked(
         with_file = subprocess.Popen(
             [*listen, "--token-file", str(path)], stdout=subprocess.PIPE, text=True, env=env
         )
+        # Published only once it is in: an event before its connection would never reach it.
+        read_line(serve, "connected: ")
         refused = subprocess.run(
             [*listen, "--max-attempts", "1"], capture_output=True, text=True, env=env, timeout=WAIT
         )
