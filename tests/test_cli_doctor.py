@@ -99,18 +99,26 @@ def accept_rows(stdout: str) -> list[str]:
     return lines[at : at + 2]
 
 
-def test_nginx_that_drops_accept_is_reported_with_the_line_to_remove(
-    server: EventServer, tmp_path: Path
-) -> None:
-    # An empty value makes nginx leave the header out of the request it passes on.
-    nginx = start_nginx(tmp_path, server.port, directives=('proxy_set_header Accept "";',))
+def accept_behind_nginx(
+    server: EventServer, tmp_path: Path, accept: str
+) -> tuple[subprocess.CompletedProcess[str], str, str]:
+    """``sse-nb doctor`` through nginx that sets ``Accept`` to ``accept``: the run, and its
+    Accept finding and fix lines. The stream itself works (sse_nb's server does not negotiate)."""
+    nginx = start_nginx(tmp_path, server.port, directives=(f'proxy_set_header Accept "{accept}";',))
     try:
         result = doctor(nginx.url + "events")
     finally:
         stop_nginx(nginx)
-    # The stream works (sse_nb's server does not negotiate): only the Accept is a finding.
     assert "ok  connection: HTTP 200, text/event-stream" in result.stdout
     finding, fix = accept_rows(result.stdout)
+    return result, finding, fix
+
+
+def test_nginx_that_drops_accept_is_reported_with_the_line_to_remove(
+    server: EventServer, tmp_path: Path
+) -> None:
+    # An empty value makes nginx leave the header out of the request it passes on.
+    result, finding, fix = accept_behind_nginx(server, tmp_path, "")
     assert finding.startswith("FIX Accept: the request reached the server with no Accept header")
     assert "jupyter-server-proxy streams a response only when Accept is exactly" in finding
     assert fix.startswith("    fix: the probe sent `Accept: text/event-stream`")
@@ -121,15 +129,7 @@ def test_nginx_that_drops_accept_is_reported_with_the_line_to_remove(
 def test_nginx_that_replaces_accept_is_reported_as_a_wrong_accept(
     server: EventServer, tmp_path: Path
 ) -> None:
-    nginx = start_nginx(
-        tmp_path, server.port, directives=('proxy_set_header Accept "application/json";',)
-    )
-    try:
-        result = doctor(nginx.url + "events")
-    finally:
-        stop_nginx(nginx)
-    assert "ok  connection: HTTP 200, text/event-stream" in result.stdout
-    finding, fix = accept_rows(result.stdout)
+    result, finding, fix = accept_behind_nginx(server, tmp_path, "application/json")
     assert finding.startswith(
         "FIX Accept: the request reached the server with Accept 'application/json', which "
         "excludes text/event-stream: a server that negotiates answers 406 Not Acceptable"
@@ -142,13 +142,7 @@ def test_nginx_that_replaces_accept_is_reported_as_a_wrong_accept(
 def test_nginx_that_sets_a_wildcard_accept_is_reported_with_the_proxy_route_warning(
     server: EventServer, tmp_path: Path
 ) -> None:
-    nginx = start_nginx(tmp_path, server.port, directives=('proxy_set_header Accept "*/*";',))
-    try:
-        result = doctor(nginx.url + "events")
-    finally:
-        stop_nginx(nginx)
-    assert "ok  connection: HTTP 200, text/event-stream" in result.stdout
-    finding, fix = accept_rows(result.stdout)
+    result, finding, fix = accept_behind_nginx(server, tmp_path, "*/*")
     assert finding.startswith("FIX Accept: the request reached the server with Accept '*/*'")
     assert "only through a wildcard" in finding
     assert "remove `proxy_set_header Accept ...`" in fix
