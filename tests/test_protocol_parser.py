@@ -421,6 +421,51 @@ def test_event_limit_bounds_only_what_waits_between_reads() -> None:
     assert [e.data for e in p.feed(b"\n")] == ["1"]
 
 
+def long_reads(stream: bytes, size: int) -> list[bytes]:
+    """``stream`` in reads of ``size`` bytes, shorter than its events."""
+    return [stream[i : i + size] for i in range(0, len(stream), size)]
+
+
+LONG = "L" * 3000
+
+
+@pytest.mark.parametrize("size", [700, 1024, 1500, 2999, 3001])
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b"",  # events of one shape only
+        b"data: two\ndata: lines\n\n",  # a second data line after a long one
+        b"event: t\nid: 9\ndata: " + LONG.encode() + b"\n\n",  # a type before the id
+        b"id: \ndata: " + LONG.encode() + b"\n\n",  # an empty id resets the last one
+        b"id: a\x00b\ndata: " + LONG.encode() + b"\n\n",  # an id with NUL is ignored
+        b"data: " + LONG.encode() + b"\r\n\r\n",  # CRLF after a long line
+        b"retry: 5\ndata: " + LONG.encode() + b"\n: c\n\n",  # retry, then a comment ends it
+    ],
+)
+def test_long_events_in_reads_shorter_than_an_event(size: int, tail: bytes) -> None:
+    # Reads shorter than an event hold only the data value of the unfinished block; every
+    # other shape after it must still give the standard's result.
+    head = "".join(f"id: {i}\ndata: {LONG}\n\n" for i in range(4)).encode()
+    stream = head + tail + b"data: end\n\n"
+    one = EventParser()
+    expected = one.feed(stream)
+    p = EventParser()
+    got = [e for chunk in long_reads(stream, size) for e in p.feed(chunk)]
+    assert got == expected
+    assert (p.last_event_id, p.retry) == (one.last_event_id, one.retry)
+    assert [e.id for e in got[:4]] == ["0", "1", "2", "3"]
+    assert got[-1] == ev("end", last=one.last_event_id)
+
+
+def test_long_line_limit_holds_when_the_next_block_opens_in_the_same_read() -> None:
+    p = EventParser(max_line_length=2000)
+    assert p.feed(b"id: 1\ndata: " + b"x" * 1500) == []
+    assert [e.data for e in p.feed(b"x" * 400 + b"\n\nid: 2\ndata: y")] == ["x" * 1900]
+    with pytest.raises(LineTooLongError) as info:
+        p.feed(b"x" * 1000 + b"\n\nid: 3\ndata: " + b"z" * 2001)
+    assert [(e.id, e.data) for e in info.value.events] == [("2", "y" + "x" * 1000)]
+
+
 def test_feed_of_nothing_returns_nothing() -> None:
     p = EventParser()
     assert p.feed(b"") == []

@@ -23,6 +23,12 @@ whole chunks through C-level string operations:
    stream's reconnection time" happens when a ``retry:`` line ends, so complete lines of the
    pending block that start with ``retry`` are applied at once (``_early_retry``); applying them
    again when the block ends changes nothing.
+   When reads are shorter than the events (long events, each completed by its own read), the
+   unfinished block is usually a header and the start of one long data line. Its header is
+   then read at once (``_open_at``) and only the data value waits; the read that ends that
+   line with a blank line after it joins and decodes the value alone and builds the event,
+   with no run, no interpreter and no second pass over the data (``_close_open``). Any other
+   shape puts the header back in front and takes the general path.
 3. Decode the run. "Event streams are always decoded as UTF-8", with U+FFFD replacement
    (Python replaces maximal subparts, as the Encoding standard does). A run starts and ends at
    a line end, so decoding it alone gives exactly what decoding the whole stream would.
@@ -112,6 +118,8 @@ _HEAD = re.compile(r"(?:event: (.+)\n|)(?:id: ([^\n\x00]+)\n|)(?(1)|(?:event: (.
 # The two commonest shapes, on their own: a narrower expression is a faster one.
 _ID_DATA = re.compile(r"id: ([^\n\x00]+)\ndata: (.*)\n\n")
 _DATA = re.compile(r"data: (.*)\n\n")
+# ``_HEAD`` on bytes, to read the header of an unfinished block whose data line is long.
+_HEAD_BYTES = re.compile(_HEAD.pattern.encode())
 _new = tuple.__new__
 _NONES = repeat(None)  # an endless column of None, shared: ``repeat`` never runs out
 
@@ -164,6 +172,8 @@ class EventParser:
         "_long",
         "_max_event_length",
         "_max_line_length",
+        "_open",
+        "_open_head",
         "_partial",
         "_pending",
         "_ready",
@@ -197,6 +207,11 @@ class EventParser:
         self._failed = False  # a line overflowed: the stream position is lost
         self._long = False  # recent events are long: skip the block expression
         self._fast_wait = 0  # chunks to skip the block expression after it failed
+        # The unfinished line is the data line of a block in the common shape: its type and
+        # own id, read already; ``_pending`` then holds the data value alone, ``_open_head`` the
+        # block's bytes before it.
+        self._open: tuple[str, str | None] | None = None
+        self._open_head = b""
 
     def feed(self, data: bytes) -> list[Event]:
         """Parse the next chunk of the stream; return the events it completes, in order.
@@ -207,7 +222,23 @@ class EventParser:
             # No line end at all (a read smaller than a long line): append and return. ``in``
             # with an int is one memchr, the cheapest test there is.
             self._skip_lf = False
-            return self._line_goes_on(data)
+            self._pending.append(data)
+            size = len(data)
+            self._partial += size
+            self._block += size
+            if len(self._head) < 5:
+                self._head = (self._head + data)[:5]
+            if self._partial > self._max_line_length or self._block > self._max_event_length:
+                self._overflow([])
+            return []
+        if self._open is not None:
+            # A long data line ends here. When a blank line follows at once (and the chunk holds
+            # no CR), the block is complete with only its data value joined and decoded.
+            k = data.find(10)
+            if 0 <= k < len(data) - 1 and data[k + 1] == 10 and 13 not in data:
+                return self._close_open(data, k)
+            self._pending.insert(0, self._open_head)  # any other case: the general path
+            self._open = None
         if self._failed:
             raise LineTooLongError("the event stream already overflowed a limit; start a new one")
         if not self._started:
@@ -258,8 +289,9 @@ class EventParser:
                 end = 1
 
         if end < 0:  # lines ended, but the block goes on
-            self._early_retry(data, nl, self._head)
-            self._pending.append(data)
+            if not (self._long and not self._pending and self._open_at(data, 0)):
+                self._early_retry(data, nl, self._head)
+                self._pending.append(data)
             self._partial = len(data) - nl - 1
             self._head = data[nl + 1 : nl + 6]
             self._block += len(data)
@@ -322,13 +354,93 @@ class EventParser:
         if nl < 0:
             self._partial = len(rest)
             self._head = rest[:5]
+            if self._long and len(events) == 1:
+                self._open_at(rest, 0)
         else:
             self._partial = len(rest) - nl - 1
             self._head = rest[nl + 1 : nl + 6]
             if rest[:5] == b"retry" or (rest.find(10) < nl and self._retry_after_lf(rest, nl)):
                 self._apply_retry(rest[: nl + 1])
+            elif self._long and len(events) == 1:  # reads shorter than events
+                self._open_at(rest, 0)
         if self._partial > self._max_line_length or self._block > self._max_event_length:
             self._overflow(events)
+        return events
+
+    def _open_at(self, data: bytes, pos: int) -> int:
+        """Open the unfinished block ``data[pos:]`` if it is a header then an unended data line.
+
+        The header must be in the common shape (``_HEAD``); it is read now, and only the data
+        value waits in ``_pending`` (the header in ``_open_head``, should the block turn out
+        otherwise). Type and id are decoded alone: they lie between ASCII bytes, so that equals
+        decoding the stream. Returns where the value starts, or 0 when the block stays as it is.
+        """
+        event_type = "message"
+        own_id: str | None = None
+        if (
+            data.startswith(b"id: ", pos)
+            and (eol := data.find(10, pos)) > 0
+            and data.startswith(b"data: ", eol + 1)
+        ):  # the commonest header, read without the expression
+            raw = data[pos + 4 : eol]
+            if not raw or 0 in raw:
+                return 0
+            own_id = utf_8_decode(raw, "replace", True)[0]
+            start = eol + 7
+        elif data.startswith(b"data: ", pos):
+            start = pos + 6
+        else:
+            head = _HEAD_BYTES.match(data, pos)
+            if head is None:
+                return 0
+            start = head.end()
+            before, raw_id, after = head.groups()
+            if before or after:
+                event_type = utf_8_decode(before or after, "replace", True)[0]
+            if raw_id is not None:
+                own_id = utf_8_decode(raw_id, "replace", True)[0]
+        if data.find(10, start) >= 0:
+            return 0
+        self._open = (event_type, own_id)
+        self._open_head = data[pos:start]
+        self._pending = [data[start:]]
+        return start
+
+    def _close_open(self, data: bytes, k: int) -> list[Event]:
+        """Dispatch the open block, whose data line ends at ``data[k]`` and block at ``k + 1``.
+
+        ``data`` holds no CR. When the rest of it opens another block, that costs no ``feed``.
+        """
+        pending = self._pending
+        pending.append(data[:k])
+        event_type, own_id = self._open  # type: ignore[misc]
+        value = utf_8_decode(b"".join(pending), "replace", True)[0]
+        if own_id is not None:
+            self._id_buffer = own_id
+        self.last_event_id = last = self._id_buffer
+        event: Event = _new(Event, (event_type, value, last, own_id, None))
+        pos = k + 2
+        size = len(data)
+        if pos < size and (start := self._open_at(data, pos)):
+            self._partial = size - start + 6
+            self._block = size - pos
+            self._head = b"data:"
+            if self._partial > self._max_line_length or self._block > self._max_event_length:
+                self._overflow([event])
+            return [event]
+        self._open = None
+        self._pending = []
+        self._partial = 0
+        self._block = 0
+        self._head = b""
+        if pos == size:
+            return [event]
+        try:
+            events = self.feed(data[pos:])  # anything else after the blank line
+        except LineTooLongError as exc:
+            exc.events.insert(0, event)
+            raise
+        events.insert(0, event)
         return events
 
     def _line_goes_on(self, data: bytes) -> list[Event]:
@@ -344,6 +456,7 @@ class EventParser:
 
     def _overflow(self, events: list[Event]) -> None:
         self._pending = []
+        self._open = None
         self._failed = True
         self._ready = False
         if self._partial > self._max_line_length:
