@@ -214,6 +214,33 @@ class Raw(Base):
             await self.stay_silent()
 
 
+class Pieces(Base):
+    """Sends the pieces named by ``?cut=`` of ``state``'s stream, each its own HTTP chunk."""
+
+    def initialize(self, state: State, streams: dict[str, list[bytes]]) -> None:
+        super().initialize(state)
+        self.streams = streams
+
+    async def get(self) -> None:
+        self.start_stream()
+        for piece in self.streams[self.get_argument("cut")]:
+            await self.send(piece)
+        await self.stay_silent()
+
+
+#: The gap signal then one event, cut where the client's look for the gap type could miss it:
+#: inside the type, right after it, and after a CR line end.
+GAP_STREAM = encode_event(
+    json.dumps({"requested": "5", "oldest": "10"}), event="sse_nb.gap"
+) + encode_event("ten", id="10")
+GAP_CUTS = {
+    "in-type": [GAP_STREAM[:14], GAP_STREAM[14:]],
+    "one-byte-each": [GAP_STREAM[i : i + 1] for i in range(40)] + [GAP_STREAM[40:]],
+    "after-type": [GAP_STREAM[:17], GAP_STREAM[17:]],
+    "cr": [b"event: sse_nb.gap\r", b"data: {}\r\r" + encode_event("ten", id="10")],
+}
+
+
 class OddServer:
     """A Tornado app of odd-case handlers on 127.0.0.1, on the runtime thread."""
 
@@ -252,6 +279,7 @@ class OddServer:
                 (r"/unicode-id", Raw, {"state": s, "raw": raw_unicode}),
                 (r"/gap", Raw, {"state": s, "raw": raw_gap, "then_silent": True}),
                 (r"/dupes", Raw, {"state": s, "raw": raw_dupes, "then_silent": False}),
+                (r"/gap-cut", Pieces, {"state": s, "streams": GAP_CUTS}),
             ]
         )
 

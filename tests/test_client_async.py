@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from odd_server import OddServer
+from odd_server import GAP_CUTS, OddServer
 
 from sse_nb.client import AsyncEventSource, Transition
 from sse_nb.client import source as source_module
@@ -252,6 +252,15 @@ async def test_gap_signal_surfaces_as_an_event_and_an_attribute(odd: OddServer) 
     assert gap.type == "sse_nb.gap"
     assert es.gap == {"requested": "5", "oldest": "10"}
     assert seen == [gap]
+    assert ten.data == "ten"
+
+
+@pytest.mark.parametrize("cut", sorted(GAP_CUTS))
+async def test_gap_signal_cut_across_chunks_is_still_read(odd: OddServer, cut: str) -> None:
+    async with AsyncEventSource(odd.url(f"/gap-cut?cut={cut}"), reconnect=FAST) as es:
+        gap, ten = await take(es, 2)
+    assert gap.type == "sse_nb.gap"
+    assert es.gap is not None
     assert ten.data == "ten"
 
 

@@ -34,6 +34,7 @@ from ..protocol.state import EVENT_STREAM
 __all__ = [
     "CONNECT_TIMEOUT",
     "NoContent",
+    "body",
     "build_headers",
     "check_response",
     "default_client",
@@ -130,6 +131,17 @@ def _stream_timeout(client: httpx.AsyncClient) -> httpx.Timeout:
     return httpx.Timeout(connect=t.connect, read=None, write=t.write, pool=t.pool)
 
 
+def body(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The response's body as it arrives, as the parser must see it.
+
+    A server (or a proxy) may gzip the stream, so a content-coded body is decoded
+    (``aiter_bytes()``); any other is read raw (``aiter_raw()``), one layer less per chunk,
+    which counts when every event comes in its own chunk.
+    """
+    coding = response.headers.get("content-encoding", "").strip().lower()
+    return response.aiter_raw() if coding in ("", "identity") else response.aiter_bytes()
+
+
 @asynccontextmanager
 async def open_stream(
     client: httpx.AsyncClient,
@@ -141,10 +153,7 @@ async def open_stream(
     content: bytes | str | None = None,
     json: Any = None,
 ) -> AsyncIterator[httpx.Response]:
-    """Send the request and yield the checked response, ready for ``aiter_bytes()``.
-
-    ``aiter_bytes()`` rather than ``aiter_raw()``: a server (or a proxy) may gzip the stream, and
-    the parser must see the decoded bytes; for an uncompressed stream the cost is nil.
+    """Send the request and yield the checked response, ready for ``body()``.
 
     Leaving the context closes the response (and with it the connection), whether the stream
     ended, failed or was cancelled.

@@ -8,8 +8,8 @@ Where duplicates come from: a reconnect whose replay starts before the last even
 server resuming from an older id, a proxy re-sending, several servers behind one name). So the
 check sits where the overlap can be: at the start of each connection.
 
-- It keeps the ids of the last ``window`` delivered events, one list per chunk as they arrived
-  (a C-level ``map`` per chunk; the events themselves, and their data, are not held).
+- It keeps the ids of the last ``window`` delivered events in a bounded deque (one C-level
+  ``extend`` per chunk drops the oldest; the events themselves, and their data, are not held).
 - When a connection opens (``connected()``), the ids of those events become a set, and each of
   the first ``window`` events of the new connection is checked against it (and added to it). A
   chunk is checked with set operations in C (``isdisjoint``), the common case of no duplicate;
@@ -40,23 +40,20 @@ _id_of = itemgetter(3)  # Event.id; itemgetter is faster than the NamedTuple's p
 class RecentIds:
     """Drops events whose id was delivered recently, near a (re)connect; counts the drops."""
 
-    __slots__ = ("_check", "_checked", "_chunks", "_held", "duplicates", "window")
+    __slots__ = ("_check", "_checked", "_ids", "duplicates", "window")
 
     def __init__(self, window: int = DEDUP_WINDOW) -> None:
         if window < 1:
             raise ValueError("window must be >= 1")
         self.window = window
         self.duplicates = 0
-        self._chunks: deque[list[str | None]] = deque()  # ids, chunk by chunk
-        self._held = 0  # ids in _chunks
+        self._ids: deque[str | None] = deque(maxlen=window)  # the last ``window`` ids
         self._check: set[str | None] | None = None  # ids to check against, while replaying
         self._checked = 0
 
     def connected(self) -> None:
         """A new connection opened: its first ``window`` events may overlap what came before."""
-        ids: set[str | None] = set()
-        for chunk in self._chunks:
-            ids.update(chunk)
+        ids = set(self._ids)
         ids.discard(None)
         self._check = ids
         self._checked = 0
@@ -69,22 +66,14 @@ class RecentIds:
             self._checked += len(events)
             if self._checked >= self.window:
                 self._check = None  # live streaming now; stop paying for the check
-        if events:
-            chunks = self._chunks
-            chunks.append(list(map(_id_of, events)))
-            self._held += len(events)
-            while self._held - len(chunks[0]) >= self.window:
-                self._held -= len(chunks.popleft())
+        self._ids.extend(map(_id_of, events))
         return events
 
     def forget(self, n: int) -> None:
         """Forget the last ``n`` ids remembered: those events were not delivered after all."""
-        if n <= 0 or not self._chunks:
-            return
-        last = self._chunks[-1]
-        n = min(n, len(last))
-        del last[len(last) - n :]
-        self._held -= n
+        pop = self._ids.pop
+        for _ in range(min(n, len(self._ids))):
+            pop()
 
     def _unseen(self, events: list[Event], check: set[str | None]) -> list[Event]:
         ids = list(map(_id_of, events))

@@ -55,7 +55,7 @@ from ..protocol import (
     ReadyState,
     ReconnectPolicy,
 )
-from .connection import CLOSE_TIMEOUT, NoContent, default_client, open_stream
+from .connection import CLOSE_TIMEOUT, NoContent, body, default_client, open_stream
 from .delivery import Delivery, Received
 from .inbox import AsyncInbox, Inbox
 from .options import Listener, ServerLike, SourceOptions, checked, target
@@ -70,6 +70,9 @@ __all__ = ["AsyncEventSource", "Spawn"]
 logger = logging.getLogger("sse_nb.client")
 
 _GAP_BYTES = GAP_EVENT.encode()
+_GAP_LEN = len(_GAP_BYTES)
+#: Chunk ends after which the gap type cannot continue in the next chunk (it has no line end).
+_LINE_ENDS = (b"\n", b"\r")
 #: The idle deadline's tolerance, as a share of ``idle_timeout``: silence is noticed within
 #: ``idle_timeout * (1 + _IDLE_SLACK)`` of the last byte.
 _IDLE_SLACK = 1 / 16
@@ -370,18 +373,22 @@ class AsyncEventSource(Tapped):
                 )
                 feed = parser.feed
                 tail = b""
-                async for chunk in response.aiter_bytes():
-                    if not current():  # closed (or restarted) by a listener
+                async for chunk in body(response):
+                    if generation != self._generation:  # closed (or restarted) by a listener
                         return
                     if idle and (now := time.monotonic()) - moved >= slack:
                         moved = now
                         idle_scope.deadline = anyio.current_time() + idle + slack
                     if taps.callbacks:
                         taps.tell(Wire(time.time(), "bytes", chunk))
-                    # One byte search per chunk spares a look at every event's type.
-                    if _GAP_BYTES in chunk or _GAP_BYTES in tail + chunk[: len(_GAP_BYTES)]:
+                    # One byte search per chunk spares a look at every event's type. Only a
+                    # chunk that ends inside a line can hold the start of a split gap type.
+                    if _GAP_BYTES in chunk or (tail and _GAP_BYTES in tail + chunk[:_GAP_LEN]):
                         delivery.gap_pending = True
-                    tail = chunk[-len(_GAP_BYTES) :]
+                    if chunk[-1:] in _LINE_ENDS:
+                        tail = b""
+                    else:  # the stream's last bytes, however short the chunks
+                        tail = (tail + chunk if len(chunk) < _GAP_LEN else chunk)[-_GAP_LEN:]
                     try:
                         events = feed(chunk)
                     except LineTooLongError as exc:
