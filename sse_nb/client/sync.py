@@ -7,9 +7,9 @@ GIL), every change (``close()``, ``reconnect()``) is done on the runtime thread,
 cross to the caller's thread through a ``ThreadInbox``, the source's inbox.
 
 The hand-off is per chunk, not per event: the runtime thread appends a chunk's list under a
-lock and wakes a waiting reader only if there is one; the reader takes every waiting chunk in
-one go and then walks them with no lock at all (a C-level ``chain`` iterator), so the cost per
-event on the caller's thread is one ``next()`` on that iterator.
+lock and wakes a waiting reader only if one waits that was not woken yet; the reader takes
+every waiting chunk in one go and then walks them with no lock at all (a C-level ``chain``
+iterator), so the cost per event on the caller's thread is one ``next()`` on that iterator.
 """
 
 from __future__ import annotations
@@ -57,10 +57,12 @@ class ThreadInbox:
         self.url = url
         #: Events dropped because nobody drained the inbox (beyond ``MAX_PENDING_EVENTS``).
         self.dropped = 0
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # taken directly (C level); the condition is over it
+        self._cond = threading.Condition(self._lock)
         self._chunks: deque[list[Event]] = deque()  # waiting, fed by the runtime thread
         self._count = 0  # events in _chunks
         self._waiting = 0  # threads in _cond.wait()
+        self._woken = False  # notified since the last of them began to wait: no need again
         # The chunks a reader took, walked with no lock; replaced only under the lock, and only
         # once walked to the end, so two readers never lose an event between them.
         self._taken: Iterator[Event] = iter(())
@@ -73,7 +75,7 @@ class ThreadInbox:
     def put(self, events: list[Event]) -> None:
         """Keep a chunk for the reading thread (runtime thread; never blocks it); beyond
         ``MAX_PENDING_EVENTS`` the oldest are dropped and counted."""
-        with self._cond:
+        with self._lock:
             chunks = self._chunks
             chunks.append(events)
             self._count += len(events)
@@ -85,7 +87,8 @@ class ThreadInbox:
                     extra -= len(chunks.popleft())
                 if extra:
                     chunks[0] = chunks[0][extra:]
-            if self._waiting:
+            if self._waiting and not self._woken:
+                self._woken = True
                 self._cond.notify_all()
 
     async def room(self) -> None:
@@ -93,7 +96,7 @@ class ThreadInbox:
 
     def state_changed(self, state: ReadyState, error: BaseException | None) -> None:
         """Once CLOSED, a waiting reader gets ``SourceClosed`` (or ``error``, once)."""
-        with self._cond:
+        with self._lock:
             self._closed = state is ReadyState.CLOSED
             if self._closed:
                 self._error, self._raised = error, False
@@ -108,7 +111,7 @@ class ThreadInbox:
         if ev is not None:
             return ev
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
+        with self._lock:
             while True:
                 ev = next(self._taken, None)  # another reader may have taken a batch
                 if ev is not None:
@@ -143,7 +146,7 @@ class ThreadInbox:
         """Block until ``check()`` is true (re-checked on every chunk, every state change and at
         least every ``WAIT_POLL`` s); False if ``timeout`` passed first."""
         deadline = time.monotonic() + timeout
-        with self._cond:
+        with self._lock:
             while not check():
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -153,6 +156,7 @@ class ThreadInbox:
 
     def _wait(self, timeout: float | None) -> None:
         self._waiting += 1
+        self._woken = False
         try:
             self._cond.wait(timeout)
         finally:
