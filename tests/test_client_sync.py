@@ -157,17 +157,29 @@ def test_time_is_epoch_seconds_in_history_and_transitions(odd: OddServer) -> Non
         assert abs(es.transitions[-1].time - now) < 60
 
 
+@pytest.mark.parametrize("read_first", [False, True], ids=["never-read", "read-once"])
 def test_an_undrained_queue_keeps_the_newest_events_and_counts_the_rest(
-    odd: OddServer, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch, read_first: bool
 ) -> None:
+    # Before anyone reads, the inbox holds as few as the async face's (a callbacks-only
+    # notebook never reads); once a reader asked for an event, it holds more for that reader.
+    from sse_nb import EventServer
+
+    monkeypatch.setattr(sync_module, "MAX_UNREAD_EVENTS", 20)
     monkeypatch.setattr(sync_module, "MAX_PENDING_EVENTS", 50)
-    odd.state.log = [(str(i), str(i)) for i in range(500)]
-    with EventSource(odd.url("/replay?bulk=1&hold=1"), reconnect=FOREVER) as es:
+    with EventServer(heartbeat=60) as server, EventSource(server, reconnect=FOREVER) as es:
+        es.wait_for(ReadyState.OPEN, timeout=LIMIT)
+        server.publish("0")
+        if read_first:
+            assert es.next(timeout=LIMIT).data == "0"
+        for i in range(1, 500):
+            server.publish(str(i))
         wait_until(lambda: es.events_received == 500, LIMIT)
-        kept = [e.data for e in es.events(timeout=1.0)]  # all buffered: the last one ends it
-    assert es.dropped == 500 - len(kept) > 0
+        kept = [e.data for e in es.events(timeout=0)]  # everything buffered, then it ends
+    assert len(kept) == (50 if read_first else 20)
     assert kept == [str(i) for i in range(500 - len(kept), 500)]
-    assert len(kept) == 50
+    assert es.dropped == 500 - len(kept) - read_first
+    assert es.events_received == 500  # callbacks and history saw every one
 
 
 def test_listeners_given_to_the_constructor_see_the_first_replayed_event() -> None:

@@ -26,6 +26,7 @@ from .._display import panel_bundle
 from ..errors import SourceClosed
 from ..protocol import Event, ReadyState, ReconnectPolicy
 from .delivery import Received
+from .inbox import MAX_BUFFERED_EVENTS
 from .options import Listener, ServerLike, SourceOptions, target
 from .readystate import Transition
 from .source import AsyncEventSource
@@ -34,12 +35,16 @@ from .tap import Tapped
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["DEFAULT_WAIT", "MAX_PENDING_EVENTS", "EventSource", "ThreadInbox"]
+__all__ = ["DEFAULT_WAIT", "MAX_PENDING_EVENTS", "MAX_UNREAD_EVENTS", "EventSource", "ThreadInbox"]
 
-#: Events held for ``next()`` / iteration. A notebook that only uses callbacks never drains
-#: them, and blocking the shared runtime thread is not an option, so beyond this the oldest are
-#: dropped and counted in ``dropped`` (callbacks and ``history`` still see every event).
+#: Events held for ``next()`` / iteration once a reader has asked for one. Blocking the shared
+#: runtime thread is not an option, so beyond this the oldest are dropped and counted in
+#: ``dropped`` (callbacks and ``history`` still see every event).
 MAX_PENDING_EVENTS = 100_000
+#: Events held while nobody has asked for one yet: a notebook that only uses callbacks (as the
+#: widgets do) never drains them, and holding 100,000 costs memory and, at high rates, garbage
+#: collection (a fifth of the runtime thread's time). As the async face's ``AsyncInbox``.
+MAX_UNREAD_EVENTS = MAX_BUFFERED_EVENTS
 
 #: Default seconds ``wait_for`` waits: far beyond a loopback connect, short enough to fail fast.
 DEFAULT_WAIT = 10.0
@@ -55,8 +60,10 @@ class ThreadInbox:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        #: Events dropped because nobody drained the inbox (beyond ``MAX_PENDING_EVENTS``).
+        #: Events dropped because nobody drained the inbox (beyond ``MAX_UNREAD_EVENTS`` before
+        #: the first read, ``MAX_PENDING_EVENTS`` after it).
         self.dropped = 0
+        self._limit = MAX_UNREAD_EVENTS  # until a reader asks for an event
         self._lock = threading.Lock()  # taken directly (C level); the condition is over it
         self._cond = threading.Condition(self._lock)
         self._chunks: deque[list[Event]] = deque()  # waiting, fed by the runtime thread
@@ -73,13 +80,13 @@ class ThreadInbox:
     # -- the runtime thread's side -----------------------------------------------------------
 
     def put(self, events: list[Event]) -> None:
-        """Keep a chunk for the reading thread (runtime thread; never blocks it); beyond
-        ``MAX_PENDING_EVENTS`` the oldest are dropped and counted."""
+        """Keep a chunk for the reading thread (runtime thread; never blocks it); beyond the
+        limit the oldest are dropped and counted."""
         with self._lock:
             chunks = self._chunks
             chunks.append(events)
             self._count += len(events)
-            extra = self._count - MAX_PENDING_EVENTS
+            extra = self._count - self._limit
             if extra > 0:
                 self.dropped += extra
                 self._count -= extra
@@ -107,6 +114,7 @@ class ThreadInbox:
 
     def next(self, timeout: float | None = None) -> Event:
         """Block for the next event (see ``EventSource.next``)."""
+        self._limit = MAX_PENDING_EVENTS  # a reader: hold more for it from now on
         ev = next(self._taken, None)
         if ev is not None:
             return ev
