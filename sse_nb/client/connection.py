@@ -98,15 +98,15 @@ async def check_response(response: httpx.Response) -> None:
 
 async def _read_some(response: httpx.Response) -> str:
     """The start of an error response's body, for the message; never more than the limit."""
-    body = b""
+    start = b""
     try:
         async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) >= ERROR_BODY_LIMIT:
+            start += chunk
+            if len(start) >= ERROR_BODY_LIMIT:
                 break
     except httpx.HTTPError:
         pass  # the status alone already says what went wrong
-    return body[:ERROR_BODY_LIMIT].decode("utf-8", "replace")
+    return start[:ERROR_BODY_LIMIT].decode("utf-8", "replace")
 
 
 @functools.cache

@@ -114,10 +114,10 @@ class ThreadInbox:
 
     def next(self, timeout: float | None = None) -> Event:
         """Block for the next event (see ``EventSource.next``)."""
-        self._limit = MAX_PENDING_EVENTS  # a reader: hold more for it from now on
         ev = next(self._taken, None)
         if ev is not None:
             return ev
+        self._limit = MAX_PENDING_EVENTS  # a reader: hold more for it from now on
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             while True:

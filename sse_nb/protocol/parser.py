@@ -222,15 +222,7 @@ class EventParser:
             # No line end at all (a read smaller than a long line): append and return. ``in``
             # with an int is one memchr, the cheapest test there is.
             self._skip_lf = False
-            self._pending.append(data)
-            size = len(data)
-            self._partial += size
-            self._block += size
-            if len(self._head) < 5:
-                self._head = (self._head + data)[:5]
-            if self._partial > self._max_line_length or self._block > self._max_event_length:
-                self._overflow([])
-            return []
+            return self._line_goes_on(data)
         if self._open is not None:
             # A long data line ends here. When a blank line follows at once (and the chunk holds
             # no CR), the block is complete with only its data value joined and decoded.
