@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -10,7 +11,7 @@ from conftest import wait_until
 from odd_server import OddServer
 
 from sse_nb import _runtime
-from sse_nb.client import EventSource, Transition
+from sse_nb.client import EventSource, ThreadInbox, Transition
 from sse_nb.client import sync as sync_module
 from sse_nb.errors import BadStatus, SourceClosed
 from sse_nb.protocol import Event, ReadyState, ReconnectPolicy
@@ -213,3 +214,51 @@ def test_wait_for_blocks_until_the_state_or_condition_holds() -> None:
                 es.wait_for(ReadyState.OPEN, timeout=0.05)
         finally:
             es.close()
+
+
+def _numbered(first: int, n: int) -> list[Event]:
+    return [Event(data=str(i)) for i in range(first, first + n)]
+
+
+def test_the_runtime_thread_steps_aside_until_a_waiting_reader_takes_a_backlog(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Events a reader keeps up with must die young: once HANDOFF_EVENTS wait for a woken
+    # reader, put() returns only after that reader took them (here given all the time it needs).
+    monkeypatch.setattr(sync_module, "HANDOFF_WAIT", LIMIT)
+    inbox = ThreadInbox("http://127.0.0.1/x")
+    first: list[Event] = []
+    reader = threading.Thread(target=lambda: first.append(inbox.next(timeout=LIMIT)))
+    reader.start()
+    try:
+        wait_until(lambda: inbox._readers == 1, LIMIT, what="the reader waiting")
+        inbox.put(_numbered(0, sync_module.HANDOFF_EVENTS))
+        assert not inbox._chunks  # taken before put() returned
+        assert inbox._handoff is None
+    finally:
+        reader.join(LIMIT)
+    rest = [inbox.next(timeout=0).data for _ in range(sync_module.HANDOFF_EVENTS - 1)]
+    assert [ev.data for ev in first] + rest == [str(i) for i in range(sync_module.HANDOFF_EVENTS)]
+
+
+def test_the_runtime_thread_never_waits_for_wait_for_or_a_reader_that_is_not_waiting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # wait_for() takes no events, and a reader busy elsewhere is not waiting: put() must not
+    # wait for either (with HANDOFF_WAIT this long, a wrong wait would hold the test for it).
+    monkeypatch.setattr(sync_module, "HANDOFF_WAIT", LIMIT)
+    inbox = ThreadInbox("http://127.0.0.1/x")
+    done = threading.Event()
+    waiter = threading.Thread(target=lambda: inbox.wait_until(done.is_set, LIMIT))
+    waiter.start()
+    try:
+        wait_until(lambda: inbox._waiting == 1, LIMIT, what="wait_for waiting")
+        inbox.put(_numbered(0, sync_module.HANDOFF_EVENTS))
+        assert inbox._handoff is None
+    finally:
+        done.set()
+        waiter.join(LIMIT)
+    inbox.put(_numbered(sync_module.HANDOFF_EVENTS, sync_module.HANDOFF_EVENTS))  # no one waits
+    assert inbox._handoff is None
+    got = [inbox.next(timeout=0).data for _ in range(2 * sync_module.HANDOFF_EVENTS)]
+    assert got == [str(i) for i in range(2 * sync_module.HANDOFF_EVENTS)]

@@ -10,10 +10,18 @@ The hand-off is per chunk, not per event: the runtime thread appends a chunk's l
 lock and wakes a waiting reader only if one waits that was not woken yet; the reader takes
 every waiting chunk in one go and then walks them with no lock at all (a C-level ``chain``
 iterator), so the cost per event on the caller's thread is one ``next()`` on that iterator.
+
+A woken reader still needs the GIL, and a busy runtime thread gives it up only every few
+milliseconds (``sys.getswitchinterval()``): thousands of events then wait, live through the
+garbage collector's young generation and get promoted, until full collections cost more than
+the reading. So once ``HANDOFF_EVENTS`` wait for a reader that was woken and has not taken them,
+the runtime thread steps aside for it (at most ``HANDOFF_WAIT`` s, once per wake-up): a reader
+that keeps up then takes a few hundred events at a time, and they die young.
 """
 
 from __future__ import annotations
 
+import _thread
 import threading
 import time
 from collections import deque
@@ -35,7 +43,15 @@ from .tap import Tapped
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["DEFAULT_WAIT", "MAX_PENDING_EVENTS", "MAX_UNREAD_EVENTS", "EventSource", "ThreadInbox"]
+__all__ = [
+    "DEFAULT_WAIT",
+    "HANDOFF_EVENTS",
+    "HANDOFF_WAIT",
+    "MAX_PENDING_EVENTS",
+    "MAX_UNREAD_EVENTS",
+    "EventSource",
+    "ThreadInbox",
+]
 
 #: Events held for ``next()`` / iteration once a reader has asked for one. Blocking the shared
 #: runtime thread is not an option, so beyond this the oldest are dropped and counted in
@@ -45,6 +61,14 @@ MAX_PENDING_EVENTS = 100_000
 #: widgets do) never drains them, and holding 100,000 costs memory and, at high rates, garbage
 #: collection (a fifth of the runtime thread's time). As the async face's ``AsyncInbox``.
 MAX_UNREAD_EVENTS = MAX_BUFFERED_EVENTS
+
+#: Events waiting for a woken reader before the runtime thread steps aside for it: below the
+#: garbage collector's young-generation threshold (700 objects by default), so the events a
+#: reader keeps up with are freed before a collection sees them.
+HANDOFF_EVENTS = 500
+#: The longest the runtime thread steps aside (seconds): a reader that is not scheduled in time
+#: costs the other sources and servers on that thread at most this, once per wake-up.
+HANDOFF_WAIT = 0.001
 
 #: Default seconds ``wait_for`` waits: far beyond a loopback connect, short enough to fail fast.
 DEFAULT_WAIT = 10.0
@@ -56,7 +80,7 @@ WAIT_POLL = 0.05
 class ThreadInbox:
     """The inbox of a source read from other threads: fed on the runtime thread, never full."""
 
-    full = False  # the runtime thread is shared: it never waits for a reader
+    full = False  # the runtime thread is shared: it never waits for a slow reader
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -69,7 +93,10 @@ class ThreadInbox:
         self._chunks: deque[list[Event]] = deque()  # waiting, fed by the runtime thread
         self._count = 0  # events in _chunks
         self._waiting = 0  # threads in _cond.wait()
+        self._readers = 0  # of them, readers (in next(); wait_for takes no events)
         self._woken = False  # notified since the last of them began to wait: no need again
+        # Released by the reader that takes the chunks, while the runtime thread waits on it.
+        self._handoff: _thread.LockType | None = None
         # The chunks a reader took, walked with no lock; replaced only under the lock, and only
         # once walked to the end, so two readers never lose an event between them.
         self._taken: Iterator[Event] = iter(())
@@ -80,8 +107,9 @@ class ThreadInbox:
     # -- the runtime thread's side -----------------------------------------------------------
 
     def put(self, events: list[Event]) -> None:
-        """Keep a chunk for the reading thread (runtime thread; never blocks it); beyond the
-        limit the oldest are dropped and counted."""
+        """Keep a chunk for the reading thread; beyond the limit the oldest are dropped and
+        counted. Runtime thread: waits for no reader, but steps aside for a woken one (see the
+        module's docstring)."""
         with self._lock:
             chunks = self._chunks
             chunks.append(events)
@@ -94,9 +122,17 @@ class ThreadInbox:
                     extra -= len(chunks.popleft())
                 if extra:
                     chunks[0] = chunks[0][extra:]
-            if self._waiting and not self._woken:
+            if not self._waiting:
+                return
+            if not self._woken:
                 self._woken = True
                 self._cond.notify_all()
+            if self._readers and self._count >= HANDOFF_EVENTS and self._handoff is None:
+                handoff = self._handoff = _thread.allocate_lock()
+                handoff.acquire()
+            else:
+                return
+        handoff.acquire(timeout=HANDOFF_WAIT)  # the GIL is free meanwhile: the reader takes it
 
     async def room(self) -> None:
         """Never awaited: ``full`` is always false."""
@@ -127,6 +163,9 @@ class ThreadInbox:
                 if self._chunks:
                     chunks, self._chunks, self._count = self._chunks, deque(), 0
                     self._taken = chain.from_iterable(chunks)
+                    if self._handoff is not None:  # the runtime thread waits for this
+                        self._handoff.release()
+                        self._handoff = None
                     continue
                 if self._closed:
                     if self._error is not None and not self._raised:
@@ -136,7 +175,7 @@ class ThreadInbox:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     raise TimeoutError(f"no event from {self.url} within {timeout} s")
-                self._wait(left)
+                self._wait(left, reader=True)
 
     def iterate(self, timeout: float | None = None) -> Iterator[Event]:
         """Events until CLOSED, or until ``timeout`` s pass with none (when given)."""
@@ -162,13 +201,15 @@ class ThreadInbox:
                 self._wait(min(left, WAIT_POLL))
         return True
 
-    def _wait(self, timeout: float | None) -> None:
+    def _wait(self, timeout: float | None, *, reader: bool = False) -> None:
         self._waiting += 1
+        self._readers += reader
         self._woken = False
         try:
             self._cond.wait(timeout)
         finally:
             self._waiting -= 1
+            self._readers -= reader
 
 
 class EventSource(Tapped):
