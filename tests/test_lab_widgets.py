@@ -74,6 +74,11 @@ def run(lab: Lab, page: Any, code: str) -> str:  # noqa: F811
     return lab.execute(page, code)
 
 
+def last_id(lab: Lab, page: Any) -> str:  # noqa: F811
+    """The id of the server's newest event."""
+    return run(lab, page, "print(server.last_id())").strip()
+
+
 def light_colour(page: Any, root: str) -> str:
     return str(
         page.eval_on_selector(f"{root} .sse-nb-light", "e => getComputedStyle(e).backgroundColor")
@@ -124,7 +129,20 @@ def test_rows_appear_and_hostile_data_creates_no_element(lab: Lab, nb: Any) -> N
     assert nb.evaluate("window.__pwned === undefined")
 
 
+def shown_all(lab: Lab, page: Any) -> int:  # noqa: F811
+    """Wait until the client's table shows every event published so far; return how many.
+
+    Each test counts on from there, so it passes alone as well as after the others.
+    """
+    newest = last_id(lab, page)
+    total = 0 if newest == "None" else int(newest)
+    page.wait_for_selector(f".sse-nb-table[data-total='{total}']", timeout=SHOW)
+    return total
+
+
 def test_status_light_turns_red_on_close_and_green_on_resume(lab: Lab, nb: Any) -> None:  # noqa: F811
+    run(lab, nb, "server.publish('before the close')")
+    before = shown_all(lab, nb)
     panel = nb.locator(".sse-nb-client-panel")
     panel.get_by_role("button", name="Close").click()
     nb.wait_for_selector(".sse-nb-status[data-state=CLOSED]", timeout=SHOW)
@@ -134,23 +152,24 @@ def test_status_light_turns_red_on_close_and_green_on_resume(lab: Lab, nb: Any) 
     panel.get_by_role("button", name="Reconnect").click()
     nb.wait_for_selector(".sse-nb-status[data-state=OPEN]", timeout=SHOW)
     assert light_colour(nb, ".sse-nb-status") == RGB["OPEN"]
-    nb.wait_for_selector(".sse-nb-table[data-total='9']", timeout=SHOW)
+    nb.wait_for_selector(f".sse-nb-table[data-total='{before + 3}']", timeout=SHOW)
     ids = nb.eval_on_selector_all(
         ".sse-nb-table .sse-nb-row", "rows => rows.map(r => r.children[1].textContent)"
     )
-    assert ids == [str(i) for i in range(1, 10)]  # no gap, nothing twice
+    assert ids == [str(i) for i in range(1, before + 4)]  # no gap, nothing twice
     nb.wait_for_function(
-        """() => (document.querySelector(".sse-nb-timeline[data-kind=client]")
-                  || {dataset: {}}).dataset.marks === "open,close,resume" """,
+        """() => ((document.querySelector(".sse-nb-timeline[data-kind=client]")
+                   || {dataset: {}}).dataset.marks || "").endsWith("close,resume")""",
         timeout=SHOW,
     )
 
 
 def test_server_panel_publishes_and_drops_from_the_page(lab: Lab, nb: Any) -> None:  # noqa: F811
+    before = shown_all(lab, nb)
     srv = nb.locator(".sse-nb-server")
     srv.locator("input.sse-nb-data").fill("from the page")
     srv.get_by_role("button", name="Publish").click()
-    nb.wait_for_selector(".sse-nb-table[data-total='10']", timeout=SHOW)
+    nb.wait_for_selector(f".sse-nb-table[data-total='{before + 1}']", timeout=SHOW)
     code = "print([c.id for c in server.clients if c.state == 'open' and c.id[0] == 'c'][-1])"
     client_id = run(lab, nb, code).strip()
     srv.locator(f"tr.sse-nb-client[data-id='{client_id}'] button.sse-nb-drop").click()
@@ -178,7 +197,7 @@ def test_browser_event_source_closes_from_python_and_resumes_with_its_own_id(
     name = "direct" if route == "direct" else "proxied"
     wait_browser(nb, route, 'd.state === "OPEN"')
     run(lab, nb, f"for i in range(2): server.publish(f'{route} {{i}}')")
-    last = run(lab, nb, "print(server.last_id())").strip()
+    last = last_id(lab, nb)
     wait_browser(nb, route, f'd.lastId === "{last}"')
     before = int(browser_state(nb, route)["received"])
     first_client = browser_state(nb, route)["client"]
@@ -198,7 +217,7 @@ def test_browser_event_source_closes_from_python_and_resumes_with_its_own_id(
     assert info == [["closed", "client closed"]]
 
     run(lab, nb, f"for i in range(3): server.publish(f'{route} missed {{i}}')")
-    newest = run(lab, nb, "print(server.last_id())").strip()
+    newest = last_id(lab, nb)
     run(lab, nb, f"{name}.open()")
     wait_browser(nb, route, f'd.state === "OPEN" && d.lastId === "{newest}"')
     assert int(browser_state(nb, route)["received"]) == before + 3  # the missed ones, once
@@ -217,11 +236,12 @@ def test_browser_event_source_closes_from_python_and_resumes_with_its_own_id(
 
 
 def test_browser_event_source_reconnects_by_itself_after_a_drop(lab: Lab, nb: Any) -> None:  # noqa: F811
-    wait_browser(nb, "direct", 'd.state === "OPEN"')
-    last = browser_state(nb, "direct")["lastId"]
+    run(lab, nb, "server.publish('before the drop')")
+    last = last_id(lab, nb)
+    wait_browser(nb, "direct", f'd.state === "OPEN" && d.lastId === "{last}"')
     client = browser_state(nb, "direct")["client"]
     run(lab, nb, f"server.disconnect({client!r}); server.publish('after the drop')")
-    newest = run(lab, nb, "print(server.last_id())").strip()
+    newest = last_id(lab, nb)
     wait_browser(nb, "direct", f'd.state === "OPEN" && d.lastId === "{newest}"')
     resumed = run(
         lab,
