@@ -143,12 +143,16 @@ def test_a_reset_drops_the_client_which_comes_back_and_the_timeline_marks_it(
 
 
 def test_the_pages_own_event_source_is_booked_too(lab: Lab, nb: Any) -> None:  # noqa: F811
-    # The reset above dropped the page's EventSource as well; the browser comes back by itself
-    # (after its own reconnection delay), and its ledger books both connections.
+    # The server drops the page's EventSource; the browser comes back by itself (after its own
+    # reconnection delay), and its ledger books every connection.
+    wait_js(nb, "return document.querySelector('.sse-nb-browser').dataset.state === 'OPEN';")
+    client = nb.eval_on_selector(".sse-nb-browser", "e => e.dataset.client")
+    before = int(nb.eval_on_selector_all(".sse-nb-ledger", "v => v[1].dataset.connections || '0'"))
+    assert lab.execute(nb, f"print(server.disconnect({client!r}))").strip() == "1"
     wait_js(
         nb,
         "const v = document.querySelectorAll('.sse-nb-ledger')[1];"
-        "return v && Number(v.dataset.connections) >= 2;",
+        f"return v && Number(v.dataset.connections) > {before};",
     )
     last = lab.execute(nb, "for _ in range(3): server.publish('z')\nprint(server.last_id())")
     # Waited on in the page: a kernel blocked in a wait would not hear the page's reports.
@@ -273,10 +277,14 @@ def test_restart_keeps_the_port_and_the_client_comes_back(lab: Lab, nb: Any) -> 
 
 
 def test_backoff_explorer_draws_the_plan_and_measured_waits(lab: Lab, nb: Any) -> None:  # noqa: F811
+    nb.wait_for_selector(".sse-nb-backoff[data-measured]", timeout=SHOW)
+    before = int(nb.eval_on_selector(".sse-nb-backoff", "b => b.dataset.measured"))
+    client_state_is(nb, "OPEN")
+    click_fault(nb, "reset")  # the client drops, waits its backoff and comes back
     wait_js(
         nb,
         "const b = document.querySelector('.sse-nb-backoff');"
-        "return b && b.dataset.planned === '6' && Number(b.dataset.measured) >= 1;",
+        f"return b && b.dataset.planned === '6' && Number(b.dataset.measured) > {before};",
     )
 
 
