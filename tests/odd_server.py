@@ -178,7 +178,7 @@ class Heartbeats(Base):
         self.start_stream()
         for _ in range(int(self.get_argument("n", "25"))):
             await self.send(encode_comment("hb"))
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02)  # the beats' pace, which the client must see as alive
         await self.send(encode_event("after the beats", id="hb-done"))
         await self.stay_silent()
 

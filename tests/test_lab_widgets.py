@@ -79,6 +79,17 @@ def last_id(lab: Lab, page: Any) -> str:  # noqa: F811
     return run(lab, page, "print(server.last_id())").strip()
 
 
+def shown_all(lab: Lab, page: Any) -> int:  # noqa: F811
+    """Wait until the client's table shows every event published so far; return how many.
+
+    Each test counts on from there, so it passes alone as well as after the others.
+    """
+    newest = last_id(lab, page)
+    total = 0 if newest == "None" else int(newest)
+    page.wait_for_selector(f".sse-nb-table[data-total='{total}']", timeout=SHOW)
+    return total
+
+
 def light_colour(page: Any, root: str) -> str:
     return str(
         page.eval_on_selector(f"{root} .sse-nb-light", "e => getComputedStyle(e).backgroundColor")
@@ -127,17 +138,6 @@ def test_rows_appear_and_hostile_data_creates_no_element(lab: Lab, nb: Any) -> N
         assert HOSTILE in listed
     assert nb.evaluate("document.querySelectorAll('img[src=x]').length") == 0
     assert nb.evaluate("window.__pwned === undefined")
-
-
-def shown_all(lab: Lab, page: Any) -> int:  # noqa: F811
-    """Wait until the client's table shows every event published so far; return how many.
-
-    Each test counts on from there, so it passes alone as well as after the others.
-    """
-    newest = last_id(lab, page)
-    total = 0 if newest == "None" else int(newest)
-    page.wait_for_selector(f".sse-nb-table[data-total='{total}']", timeout=SHOW)
-    return total
 
 
 def test_status_light_turns_red_on_close_and_green_on_resume(lab: Lab, nb: Any) -> None:  # noqa: F811

@@ -59,7 +59,7 @@ async def _feed_coro(table: EventTable, rate: int, seconds: float) -> int:
         while sent < due:
             sent += 1
             table.append(Event(data=f"payload {sent}", id=str(sent)))
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(0.005)  # feeding at a rate: the flusher runs in between
     return sent
 
 

@@ -127,11 +127,10 @@ class ThreadInbox:
             if not self._woken:
                 self._woken = True
                 self._cond.notify_all()
-            if self._readers and self._count >= HANDOFF_EVENTS and self._handoff is None:
-                handoff = self._handoff = _thread.allocate_lock()
-                handoff.acquire()
-            else:
+            if not self._readers or self._count < HANDOFF_EVENTS or self._handoff is not None:
                 return
+            handoff = self._handoff = _thread.allocate_lock()
+            handoff.acquire()
         handoff.acquire(timeout=HANDOFF_WAIT)  # the GIL is free meanwhile: the reader takes it
 
     async def room(self) -> None:
